@@ -1,0 +1,17 @@
+/* cli.h — the `canon` command line: one entry per subcommand.
+ *
+ * Each subcommand lives in its own file under src/cli/ and is listed in the
+ * table in main.c. A subcommand gets argv starting at its own name and returns
+ * the process exit status (0 ok, 1 failure, 2 usage error). */
+#ifndef CANON_CLI_H
+#define CANON_CLI_H
+
+struct cli_command {
+	const char *name;
+	const char *summary;   /* one line for `canon --help` */
+	int (*run)(int argc, char **argv);
+};
+
+int cli_version(int argc, char **argv);
+
+#endif
