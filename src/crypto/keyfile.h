@@ -44,7 +44,11 @@
  * tiny settings.
  *
  * Everything that touches the secret — the stretched key, decrypted
- * plaintext, copies — is wiped before the functions return. */
+ * plaintext, copies — is wiped before the functions return.
+ *
+ * The code lives in src/crypto/keyfile/, a module of its own (as crypto/bls
+ * is) so that users of src/crypto/ do not have to link the BLS code this
+ * module needs to check a decrypted key. */
 #ifndef CANON_CRYPTO_KEYFILE_H
 #define CANON_CRYPTO_KEYFILE_H
 
@@ -105,7 +109,7 @@ int keyfile_kdf_by_name(const char *name, struct keyfile_kdf *out);
 
 /* Seals secret for pubkey under pass with fresh random salt and nonce into
  * out. The caller vouches that pubkey belongs to secret (keyfile_bls_seal
- * checks it). -CN_EINVAL if kdf is outside libsodium's Argon2id range or
+ * derives it). -CN_EINVAL if kdf is outside libsodium's Argon2id range or
  * memlimit is not a multiple of 1024; -CN_ENOMEM if Argon2id cannot get its
  * memory. */
 int keyfile_seal(const uint8_t secret[KEYFILE_SECRET_LEN], const uint8_t pubkey[KEYFILE_PUBKEY_LEN],
@@ -147,5 +151,45 @@ int keyfile_read(const char *path, uint8_t *buf, size_t cap, size_t *len);
  * existing file (-CN_EEXIST); the data is fsync'ed before returning.
  * -CN_ENOTFOUND when the directory does not exist, -CN_EIO otherwise. */
 int keyfile_write(const char *path, const uint8_t buf[KEYFILE_SIZE]);
+
+/* ---- BLS keys ---------------------------------------------------------------
+ *
+ * The functions above treat the secret as 32 opaque bytes. These tie it to
+ * BLS12-381 (crypto/bls.h): the sealed bytes are the big-endian scalar, the
+ * header holds its compressed public key, and a file that opens must hold a
+ * valid scalar whose public key is the one in the header — a key file that
+ * would make a node sign under a different key than it announces is
+ * rejected. Errors beyond keyfile_open's:
+ *   -CN_EINVAL   the sealed scalar is 0 or >= r
+ *   -CN_EVERIFY  the scalar's public key differs from the header's, or
+ *                (keyfile_bls_load) the file name is not <header key>.key */
+struct bls_secret_key;
+
+/* Seals sk with its own public key (written to pubkey if not NULL). */
+int keyfile_bls_seal(const struct bls_secret_key *sk, const char *pass, size_t pass_len,
+                     const struct keyfile_kdf *kdf, uint8_t out[KEYFILE_SIZE],
+                     uint8_t pubkey[KEYFILE_PUBKEY_LEN]);
+
+/* Opens buf and checks the secret against the header's public key. */
+int keyfile_bls_open(const uint8_t *buf, size_t len, const char *pass, size_t pass_len,
+                     const struct keyfile_policy *pol, struct bls_secret_key *sk,
+                     uint8_t pubkey[KEYFILE_PUBKEY_LEN], const char **why);
+
+/* 0 if the last component of path is keyfile_name(pubkey), else -CN_EVERIFY.
+ * Cheap: callers run it before asking for a passphrase. */
+int keyfile_check_name(const char *path, const uint8_t pubkey[KEYFILE_PUBKEY_LEN]);
+
+/* Seals sk and writes it as dir/<pubkey hex>.key (never replacing a file:
+ * -CN_EEXIST). path (path_cap bytes, may be NULL) gets the file's path;
+ * -CN_ERANGE if it does not fit. */
+int keyfile_bls_save(const char *dir, const struct bls_secret_key *sk, const char *pass,
+                     size_t pass_len, const struct keyfile_kdf *kdf, char *path, size_t path_cap,
+                     uint8_t pubkey[KEYFILE_PUBKEY_LEN]);
+
+/* Reads path, checks its name against the header, opens it with pass and
+ * checks the key: what a node does at start-up with each key file. */
+int keyfile_bls_load(const char *path, const char *pass, size_t pass_len,
+                     const struct keyfile_policy *pol, struct bls_secret_key *sk,
+                     uint8_t pubkey[KEYFILE_PUBKEY_LEN], const char **why);
 
 #endif

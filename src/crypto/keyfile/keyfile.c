@@ -1,4 +1,4 @@
-/* keyfile.c — passphrase-encrypted BLS secret key files (format in keyfile.h). */
+/* keyfile.c — passphrase-encrypted BLS secret key files (format in crypto/keyfile.h). */
 #include <errno.h>
 #include <fcntl.h>
 #include <sodium.h>
