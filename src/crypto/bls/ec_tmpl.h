@@ -1,0 +1,181 @@
+/* ec_tmpl.h — curve arithmetic shared by G1 (over Fp) and G2 (over Fp2).
+ *
+ * Included twice by ec.c with FE/PT/PA/PFX and the field operations defined.
+ * Formulas: Renes-Costello-Batina 2016, algorithms 7 and 9 (a = 0), which are
+ * complete: they are correct for every pair of inputs, the identity and
+ * doublings included, so nothing here branches on point values. */
+
+void PFX(set_inf)(PT *r)
+{
+	r->x = FE_ZERO;
+	r->y = FE_ONE;
+	r->z = FE_ZERO;
+}
+
+void PFX(from_affine)(PT *r, const PA *a)
+{
+	r->x = a->x;
+	r->y = a->y;
+	r->z = FE_ONE;
+	PT inf;
+	PFX(set_inf)(&inf);
+	FE_CMOV(&r->x, &inf.x, (uint64_t)a->inf);
+	FE_CMOV(&r->y, &inf.y, (uint64_t)a->inf);
+	FE_CMOV(&r->z, &inf.z, (uint64_t)a->inf);
+}
+
+void PFX(to_affine)(PA *r, const PT *a)
+{
+	FE zi;
+	FE_INV(&zi, &a->z);
+	FE_MUL(&r->x, &a->x, &zi);
+	FE_MUL(&r->y, &a->y, &zi);
+	r->inf = FE_IS_ZERO(&a->z);
+}
+
+int PFX(is_inf)(const PT *a) { return FE_IS_ZERO(&a->z); }
+
+void PFX(neg)(PT *r, const PT *a)
+{
+	r->x = a->x;
+	FE_NEG(&r->y, &a->y);
+	r->z = a->z;
+}
+
+int PFX(eq)(const PT *a, const PT *b)
+{
+	FE t0, t1;
+	int eq;
+	FE_MUL(&t0, &a->x, &b->z);
+	FE_MUL(&t1, &b->x, &a->z);
+	eq = FE_EQ(&t0, &t1);
+	FE_MUL(&t0, &a->y, &b->z);
+	FE_MUL(&t1, &b->y, &a->z);
+	return eq & FE_EQ(&t0, &t1);
+}
+
+void PFX(add)(PT *r, const PT *p, const PT *q)
+{
+	FE t0, t1, t2, t3, t4, x3, y3, z3;
+	FE_MUL(&t0, &p->x, &q->x);
+	FE_MUL(&t1, &p->y, &q->y);
+	FE_MUL(&t2, &p->z, &q->z);
+	FE_ADD(&t3, &p->x, &p->y);
+	FE_ADD(&t4, &q->x, &q->y);
+	FE_MUL(&t3, &t3, &t4);
+	FE_ADD(&t4, &t0, &t1);
+	FE_SUB(&t3, &t3, &t4);
+	FE_ADD(&t4, &p->y, &p->z);
+	FE_ADD(&x3, &q->y, &q->z);
+	FE_MUL(&t4, &t4, &x3);
+	FE_ADD(&x3, &t1, &t2);
+	FE_SUB(&t4, &t4, &x3);
+	FE_ADD(&x3, &p->x, &p->z);
+	FE_ADD(&y3, &q->x, &q->z);
+	FE_MUL(&x3, &x3, &y3);
+	FE_ADD(&y3, &t0, &t2);
+	FE_SUB(&y3, &x3, &y3);
+	FE_ADD(&x3, &t0, &t0);
+	FE_ADD(&t0, &x3, &t0);
+	MUL_B3(&t2, &t2);
+	FE_ADD(&z3, &t1, &t2);
+	FE_SUB(&t1, &t1, &t2);
+	MUL_B3(&y3, &y3);
+	FE_MUL(&x3, &t4, &y3);
+	FE_MUL(&t2, &t3, &t1);
+	FE_SUB(&x3, &t2, &x3);
+	FE_MUL(&y3, &y3, &t0);
+	FE_MUL(&t1, &t1, &z3);
+	FE_ADD(&y3, &t1, &y3);
+	FE_MUL(&t0, &t0, &t3);
+	FE_MUL(&z3, &z3, &t4);
+	FE_ADD(&z3, &z3, &t0);
+	r->x = x3;
+	r->y = y3;
+	r->z = z3;
+}
+
+void PFX(dbl)(PT *r, const PT *p)
+{
+	FE t0, t1, t2, x3, y3, z3;
+	FE_SQR(&t0, &p->y);
+	FE_ADD(&z3, &t0, &t0);
+	FE_ADD(&z3, &z3, &z3);
+	FE_ADD(&z3, &z3, &z3);
+	FE_MUL(&t1, &p->y, &p->z);
+	FE_SQR(&t2, &p->z);
+	MUL_B3(&t2, &t2);
+	FE_MUL(&x3, &t2, &z3);
+	FE_ADD(&y3, &t0, &t2);
+	FE_MUL(&z3, &t1, &z3);
+	FE_ADD(&t1, &t2, &t2);
+	FE_ADD(&t2, &t1, &t2);
+	FE_SUB(&t0, &t0, &t2);
+	FE_MUL(&y3, &t0, &y3);
+	FE_ADD(&y3, &x3, &y3);
+	FE_MUL(&t1, &p->x, &p->y);
+	FE_MUL(&x3, &t0, &t1);
+	FE_ADD(&x3, &x3, &x3);
+	r->x = x3;
+	r->y = y3;
+	r->z = z3;
+}
+
+static void PFX(cmov)(PT *r, const PT *a, uint64_t c)
+{
+	FE_CMOV(&r->x, &a->x, c);
+	FE_CMOV(&r->y, &a->y, c);
+	FE_CMOV(&r->z, &a->z, c);
+}
+
+/* Fixed 4-bit windows over all 256 bits; the table entry is picked by
+ * scanning the whole table with masks so neither branches nor addresses
+ * depend on the scalar. */
+void PFX(mul_ct)(PT *r, const PT *a, const uint64_t k[4])
+{
+	PT tab[16], acc, sel;
+	PFX(set_inf)(&tab[0]);
+	tab[1] = *a;
+	for (int i = 2; i < 16; i++)
+		PFX(add)(&tab[i], &tab[i - 1], a);
+	PFX(set_inf)(&acc);
+	for (int w = 63; w >= 0; w--) {
+		uint64_t nib = (k[w / 16] >> ((w % 16) * 4)) & 15;
+		for (int d = 0; d < 4; d++)
+			PFX(dbl)(&acc, &acc);
+		sel = tab[0];
+		for (uint64_t i = 1; i < 16; i++)
+			PFX(cmov)(&sel, &tab[i], ((i ^ nib) - 1) >> 63);
+		PFX(add)(&acc, &acc, &sel);
+	}
+	*r = acc;
+}
+
+/* Double-and-add for public scalars. */
+void PFX(mul_vt)(PT *r, const PT *a, const uint64_t *k, int nlimbs)
+{
+	PT acc;
+	PFX(set_inf)(&acc);
+	int top = nlimbs * 64 - 1;
+	while (top >= 0 && !((k[top / 64] >> (top % 64)) & 1))
+		top--;
+	for (int i = top; i >= 0; i--) {
+		PFX(dbl)(&acc, &acc);
+		if ((k[i / 64] >> (i % 64)) & 1)
+			PFX(add)(&acc, &acc, a);
+	}
+	*r = acc;
+}
+
+int PFX(a_on_curve)(const PA *a)
+{
+	FE l, rr, b;
+	if (a->inf)
+		return 1;
+	FE_SQR(&l, &a->y);
+	FE_SQR(&rr, &a->x);
+	FE_MUL(&rr, &rr, &a->x);
+	CURVE_B(&b);
+	FE_ADD(&rr, &rr, &b);
+	return FE_EQ(&l, &rr);
+}

@@ -1,0 +1,589 @@
+/* fp.c — the BLS12-381 base field and its tower Fp2, Fp6, Fp12.
+ *
+ * Fp elements are kept in Montgomery form (a·2^384 mod p) in six 64-bit
+ * limbs; multiplication is CIOS with unsigned __int128 products. Every
+ * operation here is branch-free on the values (only the public exponents of
+ * fp_pow are scanned bit by bit), which is what lets KeyGen and Sign be
+ * constant time. The tower is Fp2 = Fp[u]/(u^2+1), Fp6 = Fp2[v]/(v^3-xi)
+ * with xi = u+1, Fp12 = Fp6[w]/(w^2-v). */
+#include "crypto/bls/bls_int.h"
+#include "crypto/bls/consts.h"
+
+#include <string.h>
+
+typedef unsigned __int128 u128;
+
+static const uint64_t P[6] = BLS_P_LIMBS;
+static const uint64_t R2[6] = BLS_R2;
+static const uint64_t R3[6] = BLS_R3;
+static const uint64_t PM2[6] = BLS_PM2;
+static const uint64_t PM3D4[6] = BLS_PM3D4;
+static const uint64_t PM1D2[6] = BLS_PM1D2;
+static const uint64_t PP1D4[6] = BLS_PP1D4;
+
+const fp FP_ZERO = {{0}};
+const fp FP_ONE = BLS_ONE;
+const fp2 FP2_ZERO = {{{0}}, {{0}}};
+const fp2 FP2_ONE = {BLS_ONE, {{0}}};
+
+/* ---------------------------------------------------------------- Fp */
+
+/* r = a - p if that does not borrow, else a; a < 2p. */
+static inline void reduce_once(uint64_t r[6], const uint64_t a[6], uint64_t hi)
+{
+	uint64_t d[6], borrow = 0;
+	for (int i = 0; i < 6; i++) {
+		u128 t = (u128)a[i] - P[i] - borrow;
+		d[i] = (uint64_t)t;
+		borrow = (uint64_t)(t >> 64) & 1;
+	}
+	/* keep a when the subtraction borrowed past the carry word */
+	uint64_t keep = 0 - (uint64_t)(borrow > hi);
+	for (int i = 0; i < 6; i++)
+		r[i] = (a[i] & keep) | (d[i] & ~keep);
+}
+
+void fp_add(fp *r, const fp *a, const fp *b)
+{
+	uint64_t s[6], c = 0;
+	for (int i = 0; i < 6; i++) {
+		u128 t = (u128)a->l[i] + b->l[i] + c;
+		s[i] = (uint64_t)t;
+		c = (uint64_t)(t >> 64);
+	}
+	reduce_once(r->l, s, c);
+}
+
+void fp_dbl(fp *r, const fp *a) { fp_add(r, a, a); }
+
+void fp_sub(fp *r, const fp *a, const fp *b)
+{
+	uint64_t d[6], borrow = 0;
+	for (int i = 0; i < 6; i++) {
+		u128 t = (u128)a->l[i] - b->l[i] - borrow;
+		d[i] = (uint64_t)t;
+		borrow = (uint64_t)(t >> 64) & 1;
+	}
+	uint64_t mask = 0 - borrow, c = 0;
+	for (int i = 0; i < 6; i++) {
+		u128 t = (u128)d[i] + (P[i] & mask) + c;
+		r->l[i] = (uint64_t)t;
+		c = (uint64_t)(t >> 64);
+	}
+}
+
+void fp_neg(fp *r, const fp *a)
+{
+	fp_sub(r, &FP_ZERO, a);
+}
+
+static void mont_mul(uint64_t r[6], const uint64_t a[6], const uint64_t b[6])
+{
+	uint64_t t[8] = {0};
+	for (int i = 0; i < 6; i++) {
+		uint64_t c = 0;
+		for (int j = 0; j < 6; j++) {
+			u128 x = (u128)a[j] * b[i] + t[j] + c;
+			t[j] = (uint64_t)x;
+			c = (uint64_t)(x >> 64);
+		}
+		u128 x = (u128)t[6] + c;
+		t[6] = (uint64_t)x;
+		t[7] = (uint64_t)(x >> 64);
+		uint64_t m = t[0] * BLS_N0;
+		x = (u128)m * P[0] + t[0];
+		c = (uint64_t)(x >> 64);
+		for (int j = 1; j < 6; j++) {
+			x = (u128)m * P[j] + t[j] + c;
+			t[j - 1] = (uint64_t)x;
+			c = (uint64_t)(x >> 64);
+		}
+		x = (u128)t[6] + c;
+		t[5] = (uint64_t)x;
+		t[6] = t[7] + (uint64_t)(x >> 64);
+	}
+	reduce_once(r, t, t[6]);
+}
+
+void fp_mul(fp *r, const fp *a, const fp *b) { mont_mul(r->l, a->l, b->l); }
+void fp_sqr(fp *r, const fp *a) { mont_mul(r->l, a->l, a->l); }
+
+void fp_pow(fp *r, const fp *a, const uint64_t e[6])
+{
+	fp acc = FP_ONE, base = *a;
+	int top = 383;
+	while (top > 0 && !((e[top / 64] >> (top % 64)) & 1))
+		top--;
+	for (int i = top; i >= 0; i--) {
+		fp_sqr(&acc, &acc);
+		if ((e[i / 64] >> (i % 64)) & 1) /* public exponent */
+			fp_mul(&acc, &acc, &base);
+	}
+	*r = acc;
+}
+
+void fp_inv(fp *r, const fp *a) { fp_pow(r, a, PM2); }
+
+int fp_is_zero(const fp *a)
+{
+	uint64_t x = 0;
+	for (int i = 0; i < 6; i++)
+		x |= a->l[i];
+	return ((x | (0 - x)) >> 63) ^ 1;
+}
+
+int fp_eq(const fp *a, const fp *b)
+{
+	uint64_t x = 0;
+	for (int i = 0; i < 6; i++)
+		x |= a->l[i] ^ b->l[i];
+	return ((x | (0 - x)) >> 63) ^ 1;
+}
+
+void fp_cmov(fp *r, const fp *a, uint64_t cond)
+{
+	uint64_t m = 0 - (cond & 1);
+	for (int i = 0; i < 6; i++)
+		r->l[i] = (r->l[i] & ~m) | (a->l[i] & m);
+}
+
+int fp_sqrt(fp *r, const fp *a)
+{
+	fp s, c;
+	fp_pow(&s, a, PP1D4);
+	fp_sqr(&c, &s);
+	*r = s;
+	return fp_eq(&c, a) ? 0 : -1;
+}
+
+void fp_from_mont(uint64_t out[6], const fp *a)
+{
+	static const uint64_t one[6] = {1, 0, 0, 0, 0, 0};
+	mont_mul(out, a->l, one);
+}
+
+void fp_set_u64(fp *r, uint64_t v)
+{
+	uint64_t t[6] = {v, 0, 0, 0, 0, 0};
+	mont_mul(r->l, t, R2);
+}
+
+int fp_from_be(fp *r, const uint8_t in[48])
+{
+	uint64_t t[6], borrow = 0;
+	for (int i = 0; i < 6; i++) {
+		uint64_t v = 0;
+		for (int j = 0; j < 8; j++)
+			v = (v << 8) | in[(5 - i) * 8 + j];
+		t[i] = v;
+	}
+	for (int i = 0; i < 6; i++) {
+		u128 d = (u128)t[i] - P[i] - borrow;
+		borrow = (uint64_t)(d >> 64) & 1;
+	}
+	if (!borrow)
+		return -1; /* t >= p */
+	mont_mul(r->l, t, R2);
+	return 0;
+}
+
+void fp_to_be(uint8_t out[48], const fp *a)
+{
+	uint64_t t[6];
+	fp_from_mont(t, a);
+	for (int i = 0; i < 6; i++)
+		for (int j = 0; j < 8; j++)
+			out[(5 - i) * 8 + j] = (uint8_t)(t[i] >> (56 - 8 * j));
+}
+
+/* 64 big-endian bytes = hi·2^384 + lo, hi < 2^128: both halves go through
+ * Montgomery multiplication by the right power of R. */
+void fp_from_be64(fp *r, const uint8_t in[64])
+{
+	uint64_t lo[6], hi[6] = {0};
+	for (int i = 0; i < 6; i++) {
+		uint64_t v = 0;
+		for (int j = 0; j < 8; j++)
+			v = (v << 8) | in[16 + (5 - i) * 8 + j];
+		lo[i] = v;
+	}
+	for (int i = 0; i < 2; i++) {
+		uint64_t v = 0;
+		for (int j = 0; j < 8; j++)
+			v = (v << 8) | in[(1 - i) * 8 + j];
+		hi[i] = v;
+	}
+	fp a, b;
+	mont_mul(a.l, lo, R2);
+	mont_mul(b.l, hi, R3);
+	fp_add(r, &a, &b);
+}
+
+int fp_sgn0(const fp *a)
+{
+	uint64_t t[6];
+	fp_from_mont(t, a);
+	return (int)(t[0] & 1);
+}
+
+int fp_lexi_larger(const fp *a)
+{
+	uint64_t t[6];
+	fp_from_mont(t, a);
+	for (int i = 5; i >= 0; i--) {
+		if (t[i] != PM1D2[i])
+			return t[i] > PM1D2[i];
+	}
+	return 0;
+}
+
+/* ---------------------------------------------------------------- Fp2 */
+
+void fp2_add(fp2 *r, const fp2 *a, const fp2 *b) { fp_add(&r->c0, &a->c0, &b->c0); fp_add(&r->c1, &a->c1, &b->c1); }
+void fp2_sub(fp2 *r, const fp2 *a, const fp2 *b) { fp_sub(&r->c0, &a->c0, &b->c0); fp_sub(&r->c1, &a->c1, &b->c1); }
+void fp2_neg(fp2 *r, const fp2 *a) { fp_neg(&r->c0, &a->c0); fp_neg(&r->c1, &a->c1); }
+void fp2_dbl(fp2 *r, const fp2 *a) { fp_dbl(&r->c0, &a->c0); fp_dbl(&r->c1, &a->c1); }
+void fp2_conj(fp2 *r, const fp2 *a) { r->c0 = a->c0; fp_neg(&r->c1, &a->c1); }
+
+void fp2_mul(fp2 *r, const fp2 *a, const fp2 *b)
+{
+	fp t0, t1, s0, s1;
+	fp_mul(&t0, &a->c0, &b->c0);
+	fp_mul(&t1, &a->c1, &b->c1);
+	fp_add(&s0, &a->c0, &a->c1);
+	fp_add(&s1, &b->c0, &b->c1);
+	fp_mul(&s0, &s0, &s1);
+	fp_sub(&r->c0, &t0, &t1);
+	fp_sub(&s0, &s0, &t0);
+	fp_sub(&r->c1, &s0, &t1);
+}
+
+void fp2_mul_fp(fp2 *r, const fp2 *a, const fp *b)
+{
+	fp_mul(&r->c0, &a->c0, b);
+	fp_mul(&r->c1, &a->c1, b);
+}
+
+void fp2_sqr(fp2 *r, const fp2 *a)
+{
+	fp s, d, m;
+	fp_add(&s, &a->c0, &a->c1);
+	fp_sub(&d, &a->c0, &a->c1);
+	fp_mul(&m, &a->c0, &a->c1);
+	fp_mul(&r->c0, &s, &d);
+	fp_dbl(&r->c1, &m);
+}
+
+void fp2_mul_xi(fp2 *r, const fp2 *a)
+{
+	fp t;
+	fp_sub(&t, &a->c0, &a->c1);
+	fp_add(&r->c1, &a->c0, &a->c1);
+	r->c0 = t;
+}
+
+void fp2_inv(fp2 *r, const fp2 *a)
+{
+	fp n, t;
+	fp_sqr(&n, &a->c0);
+	fp_sqr(&t, &a->c1);
+	fp_add(&n, &n, &t);
+	fp_inv(&n, &n);
+	fp_mul(&r->c0, &a->c0, &n);
+	fp_mul(&t, &a->c1, &n);
+	fp_neg(&r->c1, &t);
+}
+
+void fp2_pow(fp2 *r, const fp2 *a, const uint64_t *e, int nlimbs)
+{
+	fp2 acc = FP2_ONE, base = *a;
+	int top = nlimbs * 64 - 1;
+	while (top > 0 && !((e[top / 64] >> (top % 64)) & 1))
+		top--;
+	for (int i = top; i >= 0; i--) {
+		fp2_sqr(&acc, &acc);
+		if ((e[i / 64] >> (i % 64)) & 1)
+			fp2_mul(&acc, &acc, &base);
+	}
+	*r = acc;
+}
+
+int fp2_is_zero(const fp2 *a) { return fp_is_zero(&a->c0) & fp_is_zero(&a->c1); }
+int fp2_eq(const fp2 *a, const fp2 *b) { return fp_eq(&a->c0, &b->c0) & fp_eq(&a->c1, &b->c1); }
+void fp2_cmov(fp2 *r, const fp2 *a, uint64_t c) { fp_cmov(&r->c0, &a->c0, c); fp_cmov(&r->c1, &a->c1, c); }
+
+int fp2_is_square(const fp2 *a)
+{
+	fp n, t;
+	fp_sqr(&n, &a->c0);
+	fp_sqr(&t, &a->c1);
+	fp_add(&n, &n, &t);
+	fp_pow(&t, &n, PM1D2);
+	return fp_is_zero(&t) | fp_eq(&t, &FP_ONE);
+}
+
+/* Square root for p = 3 mod 4 (Adj and Rodríguez-Henríquez, algorithm 9). */
+int fp2_sqrt(fp2 *r, const fp2 *a)
+{
+	fp2 a1, alpha, x0, x, chk, m1;
+	fp2_pow(&a1, a, PM3D4, 6);
+	fp2_sqr(&alpha, &a1);
+	fp2_mul(&alpha, &alpha, a);
+	fp2_mul(&x0, &a1, a);
+	fp2_neg(&m1, &FP2_ONE);
+	if (fp2_eq(&alpha, &m1)) {
+		fp_neg(&x.c0, &x0.c1);
+		x.c1 = x0.c0;
+	} else {
+		fp2 b;
+		fp2_add(&b, &alpha, &FP2_ONE);
+		fp2_pow(&b, &b, PM1D2, 6);
+		fp2_mul(&x, &b, &x0);
+	}
+	fp2_sqr(&chk, &x);
+	*r = x;
+	return fp2_eq(&chk, a) ? 0 : -1;
+}
+
+int fp2_sgn0(const fp2 *a)
+{
+	int s0 = fp_sgn0(&a->c0), z0 = fp_is_zero(&a->c0), s1 = fp_sgn0(&a->c1);
+	return s0 | (z0 & s1);
+}
+
+int fp2_lexi_larger(const fp2 *a)
+{
+	return fp_is_zero(&a->c1) ? fp_lexi_larger(&a->c0) : fp_lexi_larger(&a->c1);
+}
+
+/* ---------------------------------------------------------------- Fp6 */
+
+void fp6_add(fp6 *r, const fp6 *a, const fp6 *b)
+{
+	fp2_add(&r->c0, &a->c0, &b->c0); fp2_add(&r->c1, &a->c1, &b->c1); fp2_add(&r->c2, &a->c2, &b->c2);
+}
+void fp6_sub(fp6 *r, const fp6 *a, const fp6 *b)
+{
+	fp2_sub(&r->c0, &a->c0, &b->c0); fp2_sub(&r->c1, &a->c1, &b->c1); fp2_sub(&r->c2, &a->c2, &b->c2);
+}
+void fp6_neg(fp6 *r, const fp6 *a) { fp2_neg(&r->c0, &a->c0); fp2_neg(&r->c1, &a->c1); fp2_neg(&r->c2, &a->c2); }
+
+void fp6_mul(fp6 *r, const fp6 *a, const fp6 *b)
+{
+	fp2 t0, t1, t2, s, u, c0, c1, c2;
+	fp2_mul(&t0, &a->c0, &b->c0);
+	fp2_mul(&t1, &a->c1, &b->c1);
+	fp2_mul(&t2, &a->c2, &b->c2);
+	fp2_add(&s, &a->c1, &a->c2); fp2_add(&u, &b->c1, &b->c2); fp2_mul(&s, &s, &u);
+	fp2_sub(&s, &s, &t1); fp2_sub(&s, &s, &t2); fp2_mul_xi(&s, &s); fp2_add(&c0, &s, &t0);
+	fp2_add(&s, &a->c0, &a->c1); fp2_add(&u, &b->c0, &b->c1); fp2_mul(&s, &s, &u);
+	fp2_sub(&s, &s, &t0); fp2_sub(&s, &s, &t1); fp2_mul_xi(&u, &t2); fp2_add(&c1, &s, &u);
+	fp2_add(&s, &a->c0, &a->c2); fp2_add(&u, &b->c0, &b->c2); fp2_mul(&s, &s, &u);
+	fp2_sub(&s, &s, &t0); fp2_sub(&s, &s, &t2); fp2_add(&c2, &s, &t1);
+	r->c0 = c0; r->c1 = c1; r->c2 = c2;
+}
+
+void fp6_sqr(fp6 *r, const fp6 *a)
+{
+	/* Chung-Hasan SQR2 */
+	fp2 s0, s1, s2, s3, s4, t;
+	fp2_sqr(&s0, &a->c0);
+	fp2_mul(&s1, &a->c0, &a->c1); fp2_dbl(&s1, &s1);
+	fp2_sub(&t, &a->c0, &a->c1); fp2_add(&t, &t, &a->c2); fp2_sqr(&s2, &t);
+	fp2_mul(&s3, &a->c1, &a->c2); fp2_dbl(&s3, &s3);
+	fp2_sqr(&s4, &a->c2);
+	fp2_mul_xi(&t, &s3); fp2_add(&r->c0, &s0, &t);
+	fp2_mul_xi(&t, &s4);
+	fp2 c1;
+	fp2_add(&c1, &s1, &t);
+	fp2_add(&t, &s1, &s2); fp2_add(&t, &t, &s3); fp2_sub(&t, &t, &s0); fp2_sub(&r->c2, &t, &s4);
+	r->c1 = c1;
+}
+
+void fp6_mul_v(fp6 *r, const fp6 *a)
+{
+	fp2 t;
+	fp2_mul_xi(&t, &a->c2);
+	r->c2 = a->c1;
+	r->c1 = a->c0;
+	r->c0 = t;
+}
+
+void fp6_inv(fp6 *r, const fp6 *a)
+{
+	fp2 A, B, C, F, t;
+	fp2_sqr(&A, &a->c0); fp2_mul(&t, &a->c1, &a->c2); fp2_mul_xi(&t, &t); fp2_sub(&A, &A, &t);
+	fp2_sqr(&B, &a->c2); fp2_mul_xi(&B, &B); fp2_mul(&t, &a->c0, &a->c1); fp2_sub(&B, &B, &t);
+	fp2_sqr(&C, &a->c1); fp2_mul(&t, &a->c0, &a->c2); fp2_sub(&C, &C, &t);
+	fp2_mul(&F, &a->c2, &B); fp2_mul(&t, &a->c1, &C); fp2_add(&F, &F, &t); fp2_mul_xi(&F, &F);
+	fp2_mul(&t, &a->c0, &A); fp2_add(&F, &F, &t);
+	fp2_inv(&F, &F);
+	fp2_mul(&r->c0, &A, &F); fp2_mul(&r->c1, &B, &F); fp2_mul(&r->c2, &C, &F);
+}
+
+/* (a0 + a1 v + a2 v^2)(b0 + b1 v) */
+static void fp6_mul_01(fp6 *r, const fp6 *a, const fp2 *b0, const fp2 *b1)
+{
+	fp2 t0, t1, s, u, c0, c1, c2;
+	fp2_mul(&t0, &a->c0, b0);
+	fp2_mul(&t1, &a->c1, b1);
+	fp2_mul(&s, &a->c2, b1); fp2_mul_xi(&s, &s); fp2_add(&c0, &s, &t0);
+	fp2_add(&s, &a->c0, &a->c1); fp2_add(&u, b0, b1); fp2_mul(&s, &s, &u);
+	fp2_sub(&s, &s, &t0); fp2_sub(&c1, &s, &t1);
+	fp2_mul(&s, &a->c2, b0); fp2_add(&c2, &s, &t1);
+	r->c0 = c0; r->c1 = c1; r->c2 = c2;
+}
+
+/* (a0 + a1 v + a2 v^2)(b1 v) */
+static void fp6_mul_1(fp6 *r, const fp6 *a, const fp2 *b1)
+{
+	fp2 c0, c1, c2;
+	fp2_mul(&c0, &a->c2, b1); fp2_mul_xi(&c0, &c0);
+	fp2_mul(&c1, &a->c0, b1);
+	fp2_mul(&c2, &a->c1, b1);
+	r->c0 = c0; r->c1 = c1; r->c2 = c2;
+}
+
+/* ---------------------------------------------------------------- Fp12 */
+
+void fp12_one(fp12 *r)
+{
+	memset(r, 0, sizeof *r);
+	r->c0.c0.c0 = FP_ONE;
+}
+
+int fp12_eq(const fp12 *a, const fp12 *b)
+{
+	const fp2 *x = &a->c0.c0, *y = &b->c0.c0;
+	int eq = 1;
+	for (int i = 0; i < 6; i++)
+		eq &= fp2_eq(&x[i], &y[i]);
+	return eq;
+}
+
+int fp12_is_one(const fp12 *a)
+{
+	fp12 one;
+	fp12_one(&one);
+	return fp12_eq(a, &one);
+}
+
+void fp12_mul(fp12 *r, const fp12 *a, const fp12 *b)
+{
+	fp6 t0, t1, s, u;
+	fp6_mul(&t0, &a->c0, &b->c0);
+	fp6_mul(&t1, &a->c1, &b->c1);
+	fp6_add(&s, &a->c0, &a->c1);
+	fp6_add(&u, &b->c0, &b->c1);
+	fp6_mul(&s, &s, &u);
+	fp6_sub(&s, &s, &t0);
+	fp6_sub(&r->c1, &s, &t1);
+	fp6_mul_v(&t1, &t1);
+	fp6_add(&r->c0, &t0, &t1);
+}
+
+void fp12_sqr(fp12 *r, const fp12 *a)
+{
+	fp6 ab, s, t;
+	fp6_mul(&ab, &a->c0, &a->c1);
+	fp6_add(&s, &a->c0, &a->c1);
+	fp6_mul_v(&t, &a->c1);
+	fp6_add(&t, &t, &a->c0);
+	fp6_mul(&s, &s, &t);
+	fp6_sub(&s, &s, &ab);
+	fp6_mul_v(&t, &ab);
+	fp6_sub(&r->c0, &s, &t);
+	fp6_add(&r->c1, &ab, &ab);
+}
+
+/* Granger-Scott squaring: in the cyclotomic subgroup Fp12 splits as three
+ * Fp4 = Fp2[w^3] pieces whose squares need only Fp2 squarings. */
+static void fp4_sqr(fp2 *r0, fp2 *r1, const fp2 *a, const fp2 *b)
+{
+	fp2 a2, b2, t;
+	fp2_sqr(&a2, a);
+	fp2_sqr(&b2, b);
+	fp2_add(&t, a, b);
+	fp2_sqr(&t, &t);
+	fp2_sub(&t, &t, &a2);
+	fp2_sub(r1, &t, &b2);
+	fp2_mul_xi(&t, &b2);
+	fp2_add(r0, &t, &a2);
+}
+
+void fp12_cyc_sqr(fp12 *r, const fp12 *a)
+{
+	/* w-basis: g0 = c0.c0, g1 = c1.c1, g2 = c1.c0, g3 = c0.c2, g4 = c0.c1, g5 = c1.c2 */
+	const fp2 *x0 = &a->c0.c0, *x1 = &a->c0.c1, *x2 = &a->c0.c2;
+	const fp2 *y0 = &a->c1.c0, *y1 = &a->c1.c1, *y2 = &a->c1.c2;
+	fp2 t0, t1, t2, t3, t4, t5, t;
+	fp12 o;
+	fp4_sqr(&t0, &t1, x0, y1);
+	fp4_sqr(&t2, &t3, y0, x2);
+	fp4_sqr(&t4, &t5, x1, y2);
+	/* c0.c0 = 3 t0 - 2 x0 */
+	fp2_sub(&t, &t0, x0); fp2_dbl(&t, &t); fp2_add(&o.c0.c0, &t, &t0);
+	/* c1.c1 = 3 t1 + 2 y1 */
+	fp2_add(&t, &t1, y1); fp2_dbl(&t, &t); fp2_add(&o.c1.c1, &t, &t1);
+	/* c0.c1 = 3 t2 - 2 x1  (from t2 = y0^2 + xi x2^2) */
+	fp2_sub(&t, &t2, x1); fp2_dbl(&t, &t); fp2_add(&o.c0.c1, &t, &t2);
+	/* c1.c2 = 3 t3 + 2 y2 */
+	fp2_add(&t, &t3, y2); fp2_dbl(&t, &t); fp2_add(&o.c1.c2, &t, &t3);
+	/* c1.c0 = 3 xi t5 + 2 y0 */
+	fp2_mul_xi(&t5, &t5);
+	fp2_add(&t, &t5, y0); fp2_dbl(&t, &t); fp2_add(&o.c1.c0, &t, &t5);
+	/* c0.c2 = 3 t4 - 2 x2 */
+	fp2_sub(&t, &t4, x2); fp2_dbl(&t, &t); fp2_add(&o.c0.c2, &t, &t4);
+	*r = o;
+}
+
+void fp12_conj(fp12 *r, const fp12 *a)
+{
+	r->c0 = a->c0;
+	fp6_neg(&r->c1, &a->c1);
+}
+
+void fp12_inv(fp12 *r, const fp12 *a)
+{
+	fp6 t0, t1;
+	fp6_sqr(&t0, &a->c0);
+	fp6_sqr(&t1, &a->c1);
+	fp6_mul_v(&t1, &t1);
+	fp6_sub(&t0, &t0, &t1);
+	fp6_inv(&t0, &t0);
+	fp6_mul(&r->c0, &a->c0, &t0);
+	fp6_mul(&t1, &a->c1, &t0);
+	fp6_neg(&r->c1, &t1);
+}
+
+/* coefficient of w^k picks up xi^(k(p-1)/6) under Frobenius */
+static const fp2 FROB_W[6] = {{BLS_ONE, {{0}}}, BLS_FROB_W1, BLS_FROB_W2, BLS_FROB_W3, BLS_FROB_W4, BLS_FROB_W5};
+
+void fp12_frob(fp12 *r, const fp12 *a)
+{
+	const fp2 *in0 = &a->c0.c0, *in1 = &a->c1.c0;
+	fp2 *o0 = &r->c0.c0, *o1 = &r->c1.c0;
+	for (int j = 0; j < 3; j++) {
+		fp2 t;
+		fp2_conj(&t, &in0[j]);
+		fp2_mul(&o0[j], &t, &FROB_W[2 * j]);
+		fp2_conj(&t, &in1[j]);
+		fp2_mul(&o1[j], &t, &FROB_W[2 * j + 1]);
+	}
+}
+
+/* f *= (c0 + c1 v) + (c4 v) w, the shape of every Miller-loop line. */
+void fp12_mul_014(fp12 *f, const fp2 *c0, const fp2 *c1, const fp2 *c4)
+{
+	fp6 t0, t1, s;
+	fp2 b1;
+	fp6_mul_01(&t0, &f->c0, c0, c1);
+	fp6_mul_1(&t1, &f->c1, c4);
+	fp6_add(&s, &f->c0, &f->c1);
+	fp2_add(&b1, c1, c4);
+	fp6_mul_01(&s, &s, c0, &b1);
+	fp6_sub(&s, &s, &t0);
+	fp6_sub(&f->c1, &s, &t1);
+	fp6_mul_v(&t1, &t1);
+	fp6_add(&f->c0, &t0, &t1);
+}
