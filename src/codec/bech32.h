@@ -46,7 +46,7 @@ int bech32_decode(const char *text, size_t len, char *hrp, size_t hrp_cap, uint8
  * nonzero) appends zero bits to complete the last group, as encoding does;
  * without it, leftover bits must be fewer than from_bits and zero
  * (-CN_ENONCANON otherwise). -CN_ERANGE if out[cap] is too small, -CN_EINVAL
- * for an input value wider than from_bits. */
+ * for a width outside 1..8 or an input value wider than from_bits. */
 int bech32_convert_bits(uint8_t *out, size_t cap, size_t *out_len, int to_bits, const uint8_t *in,
                         size_t in_len, int from_bits, int pad);
 

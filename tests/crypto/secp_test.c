@@ -2,6 +2,7 @@
  * tx/ethers_transactions.json (ethers 6.17, re-checked with libsecp256k1 and
  * XKCP by the generator), plus Ethereum's acceptance rules. */
 #include <criterion/criterion.h>
+#include <pthread.h>
 #include <string.h>
 
 #include "base/bytes.h"
@@ -225,4 +226,40 @@ Test(secp, ethereum_acceptance_rules)
 	cr_assert_eq(secp_secret_check(n_be), -CN_EINVAL);
 	bytes_wipe(sk, sizeof sk);
 	bytes_wipe(sk2, sizeof sk2);
+}
+
+/* The context is created on first use; several threads racing to be first
+ * must all get a working context (pthread_once) and correct answers. */
+struct race {
+	uint8_t sk[32], hash[32];
+	int ok;
+};
+
+static void *race_thread(void *arg)
+{
+	struct race *r = arg;
+	uint8_t pub[64], sig[65], rec[64];
+	r->ok = secp_pubkey_from_secret(r->sk, pub) == 0 && secp_sign_recoverable(r->sk, r->hash, sig) == 0 &&
+	        secp_recover(r->hash, sig, rec) == 0 && memcmp(rec, pub, 64) == 0 &&
+	        secp_verify(r->hash, sig, pub) == 0;
+	return NULL;
+}
+
+Test(secp, first_use_from_many_threads)
+{
+	enum { T = 8 };
+	pthread_t th[T];
+	struct race r[T];
+	for (int i = 0; i < T; i++) {
+		memset(r[i].sk, 0, 32);
+		r[i].sk[31] = (uint8_t)(i + 1);
+		keccak256(&i, sizeof i, r[i].hash);
+		r[i].ok = 0;
+	}
+	for (int i = 0; i < T; i++)
+		cr_assert_eq(pthread_create(&th[i], NULL, race_thread, &r[i]), 0);
+	for (int i = 0; i < T; i++) {
+		pthread_join(th[i], NULL);
+		cr_assert(r[i].ok, "thread %d", i);
+	}
 }
