@@ -7,6 +7,7 @@
 #ifndef CANON_CODEC_H
 #define CANON_CODEC_H
 
+#include "codec/bech32.h"
 #include "codec/rlp.h"
 
 #endif

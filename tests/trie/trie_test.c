@@ -1,0 +1,563 @@
+/* Merkle-Patricia trie against ../shared/testdata/trie (ethereum/tests
+ * TrieTests) plus property tests: order independence, commit and reload,
+ * proofs for present and absent keys, tampered proofs, ordered iteration. */
+#include <criterion/criterion.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/err.h"
+#include "crypto/crypto.h"
+#include "trie/trie.h"
+#include "testutil.h"
+
+/* Vector strings: "0x…" is hex, anything else its raw bytes. */
+static uint8_t *vec_bytes(json_t *v, size_t *len)
+{
+	const char *s = json_string_value(v);
+	cr_assert(s);
+	if (s[0] == '0' && s[1] == 'x')
+		return tu_hex(s, len);
+	*len = strlen(s);
+	uint8_t *p = malloc(*len + 1);
+	memcpy(p, s, *len + 1);
+	return p;
+}
+
+static void check_root(struct trie *t, const char *want_hex, const char *name)
+{
+	size_t wl;
+	uint8_t *want = tu_hex(want_hex, &wl), got[32];
+	cr_assert_eq(wl, 32);
+	cr_assert_eq(trie_root(t, got), 0);
+	cr_assert(memcmp(got, want, 32) == 0, "%s: root differs", name);
+	free(want);
+}
+
+/* Every live key must prove its value; the trie reopened from a committed
+ * root must give the same answers. */
+static void check_proofs_and_reload(struct trie *t, uint8_t **keys, size_t *klens,
+                                    uint8_t **vals, size_t *vlens, size_t n, int secure)
+{
+	uint8_t root[32], root2[32];
+	struct trie_memdb *m;
+	cr_assert_eq(trie_memdb_new(&m), 0);
+	struct trie_db db = trie_memdb_db(m);
+	/* Commit through a trie that holds the same entries. */
+	struct trie c;
+	cr_assert_eq(trie_init(&c, &db, NULL, secure ? TRIE_SECURE : 0), 0);
+	for (size_t i = 0; i < n; i++)
+		if (vals[i])
+			cr_assert_eq(trie_put(&c, keys[i], klens[i], vals[i], vlens[i]), 0);
+	cr_assert_eq(trie_commit(&c, root), 0);
+	cr_assert_eq(trie_root(t, root2), 0);
+	cr_assert(memcmp(root, root2, 32) == 0);
+	trie_free(&c);
+
+	struct trie r;
+	cr_assert_eq(trie_init(&r, &db, root, secure ? TRIE_SECURE : 0), 0);
+	for (size_t i = 0; i < n; i++) {
+		const uint8_t *v;
+		size_t vl;
+		int rc = trie_get(&r, keys[i], klens[i], &v, &vl);
+		if (!vals[i]) {
+			cr_assert_eq(rc, -CN_ENOTFOUND);
+		} else {
+			cr_assert_eq(rc, 0);
+			cr_assert(vl == vlens[i] && memcmp(v, vals[i], vl) == 0);
+		}
+		struct trie_proof p;
+		cr_assert_eq(trie_prove(&r, keys[i], klens[i], &p), 0);
+		struct trie_blob b[64];
+		cr_assert(p.n <= 64);
+		for (size_t j = 0; j < p.n; j++)
+			b[j] = (struct trie_blob){ p.nodes[j], p.lens[j] };
+		uint8_t hk[32];
+		const uint8_t *path = keys[i];
+		size_t plen = klens[i];
+		if (secure) {
+			keccak256(keys[i], klens[i], hk);
+			path = hk;
+			plen = 32;
+		}
+		rc = trie_verify_proof(root, path, plen, b, p.n, &v, &vl);
+		if (!vals[i]) {
+			cr_assert_eq(rc, -CN_ENOTFOUND, "key %zu rc %d nodes %zu", i, rc, p.n);
+		} else {
+			cr_assert_eq(rc, 0);
+			cr_assert(vl == vlens[i] && memcmp(v, vals[i], vl) == 0);
+		}
+		trie_proof_free(&p);
+	}
+	cr_assert_eq(trie_root(&r, root2), 0);
+	cr_assert(memcmp(root, root2, 32) == 0);
+	trie_free(&r);
+	trie_memdb_free(m);
+}
+
+/* trietest*.json: ordered puts and deletes. */
+static size_t run_ordered(const char *file, int secure)
+{
+	json_t *j = tu_load_json(file);
+	const char *name;
+	json_t *v;
+	size_t count = 0;
+	json_object_foreach(j, name, v) {
+		json_t *in = json_object_get(v, "in");
+		size_t n = json_array_size(in);
+		uint8_t **keys = calloc(n, sizeof *keys), **vals = calloc(n, sizeof *vals);
+		size_t *kl = calloc(n, sizeof *kl), *vl = calloc(n, sizeof *vl);
+		struct trie t;
+		cr_assert_eq(trie_init(&t, NULL, NULL, secure ? TRIE_SECURE : 0), 0);
+		for (size_t i = 0; i < n; i++) {
+			json_t *kv = json_array_get(in, i);
+			keys[i] = vec_bytes(json_array_get(kv, 0), &kl[i]);
+			json_t *jv = json_array_get(kv, 1);
+			if (json_is_null(jv)) {
+				cr_assert_eq(trie_delete(&t, keys[i], kl[i]), 0);
+			} else {
+				vals[i] = vec_bytes(jv, &vl[i]);
+				cr_assert_eq(trie_put(&t, keys[i], kl[i], vals[i], vl[i]), 0);
+			}
+		}
+		check_root(&t, json_string_value(json_object_get(v, "root")), name);
+		/* Only the last write of each key counts for the reload check (a
+		 * final delete stays as a must-be-absent probe). */
+		for (size_t i = 0; i < n; i++)
+			for (size_t k = i + 1; k < n; k++)
+				if (kl[i] == kl[k] && memcmp(keys[i], keys[k], kl[i]) == 0) {
+					free(vals[i]);
+					free(keys[i]);
+					keys[i] = vals[i] = NULL;
+					break;
+				}
+		size_t live = 0;
+		for (size_t i = 0; i < n; i++)
+			if (keys[i]) {
+				keys[live] = keys[i], kl[live] = kl[i];
+				vals[live] = vals[i], vl[live] = vl[i];
+				live++;
+			}
+		check_proofs_and_reload(&t, keys, kl, vals, vl, live, secure);
+		for (size_t i = 0; i < live; i++) {
+			free(keys[i]);
+			free(vals[i]);
+		}
+		free(keys), free(vals), free(kl), free(vl);
+		trie_free(&t);
+		count++;
+	}
+	json_decref(j);
+	return count;
+}
+
+/* trieanyorder*.json and the hex secure file: a map, inserted in several
+ * orders (forward, backward, shuffled), always giving the same root. */
+static size_t run_anyorder(const char *file, int secure)
+{
+	json_t *j = tu_load_json(file);
+	const char *name;
+	json_t *v;
+	size_t count = 0;
+	json_object_foreach(j, name, v) {
+		json_t *in = json_object_get(v, "in");
+		size_t n = json_object_size(in), i = 0;
+		uint8_t **keys = calloc(n, sizeof *keys), **vals = calloc(n, sizeof *vals);
+		size_t *kl = calloc(n, sizeof *kl), *vl = calloc(n, sizeof *vl);
+		const char *k;
+		json_t *jv;
+		json_object_foreach(in, k, jv) {
+			json_t *jk = json_string(k);
+			keys[i] = vec_bytes(jk, &kl[i]);
+			vals[i] = vec_bytes(jv, &vl[i]);
+			json_decref(jk);
+			i++;
+		}
+		uint64_t seed = 12345;
+		for (int order = 0; order < 4; order++) {
+			size_t *perm = malloc((n + 1) * sizeof *perm);
+			for (i = 0; i < n; i++)
+				perm[i] = order == 1 ? n - 1 - i : i;
+			if (order >= 2)
+				for (i = n; i > 1; i--) {
+					seed = seed * 6364136223846793005ull + 1442695040888963407ull;
+					size_t r = (size_t)(seed >> 33) % i, tmp = perm[i - 1];
+					perm[i - 1] = perm[r];
+					perm[r] = tmp;
+				}
+			struct trie t;
+			cr_assert_eq(trie_init(&t, NULL, NULL, secure ? TRIE_SECURE : 0), 0);
+			for (i = 0; i < n; i++)
+				cr_assert_eq(trie_put(&t, keys[perm[i]], kl[perm[i]], vals[perm[i]], vl[perm[i]]), 0);
+			check_root(&t, json_string_value(json_object_get(v, "root")), name);
+			if (order == 0)
+				check_proofs_and_reload(&t, keys, kl, vals, vl, n, secure);
+			trie_free(&t);
+			free(perm);
+		}
+		for (i = 0; i < n; i++) {
+			free(keys[i]);
+			free(vals[i]);
+		}
+		free(keys), free(vals), free(kl), free(vl);
+		count++;
+	}
+	json_decref(j);
+	return count;
+}
+
+Test(trie, empty_root)
+{
+	uint8_t h[32], e = 0x80;
+	keccak256(&e, 1, h);
+	cr_assert(memcmp(h, trie_empty_root, 32) == 0);
+	struct trie t;
+	cr_assert_eq(trie_init(&t, NULL, NULL, 0), 0);
+	cr_assert_eq(trie_root(&t, h), 0);
+	cr_assert(memcmp(h, trie_empty_root, 32) == 0);
+	const uint8_t *v;
+	size_t vl;
+	cr_assert_eq(trie_get(&t, (const uint8_t *)"a", 1, &v, &vl), -CN_ENOTFOUND);
+	cr_assert_eq(trie_put(&t, (const uint8_t *)"a", 1, (const uint8_t *)"b", 1), 0);
+	cr_assert_eq(trie_delete(&t, (const uint8_t *)"a", 1), 0);
+	cr_assert_eq(trie_root(&t, h), 0);
+	cr_assert(memcmp(h, trie_empty_root, 32) == 0);
+	trie_free(&t);
+}
+
+Test(trie, vectors_trietest)
+{
+	size_t n = run_ordered("trie/trietest.json", 0);
+	cr_assert_eq(n, 5);
+	tu_report("trie/trietest.json", n);
+}
+
+Test(trie, vectors_trietest_secure)
+{
+	size_t n = run_ordered("trie/trietest_secureTrie.json", 1);
+	cr_assert_eq(n, 3);
+	tu_report("trie/trietest_secureTrie.json", n);
+}
+
+Test(trie, vectors_anyorder)
+{
+	size_t n = run_anyorder("trie/trieanyorder.json", 0);
+	cr_assert_eq(n, 7);
+	tu_report("trie/trieanyorder.json", n);
+}
+
+Test(trie, vectors_anyorder_secure)
+{
+	size_t n = run_anyorder("trie/trieanyorder_secureTrie.json", 1);
+	cr_assert_eq(n, 7);
+	tu_report("trie/trieanyorder_secureTrie.json", n);
+}
+
+Test(trie, vectors_hex_secure)
+{
+	size_t n = run_anyorder("trie/hex_encoded_securetrie_test.json", 1);
+	cr_assert_eq(n, 3);
+	tu_report("trie/hex_encoded_securetrie_test.json", n);
+}
+
+Test(trie, vectors_nextprev)
+{
+	json_t *j = tu_load_json("trie/trietestnextprev.json");
+	const char *name;
+	json_t *v;
+	size_t count = 0;
+	json_object_foreach(j, name, v) {
+		struct trie t;
+		cr_assert_eq(trie_init(&t, NULL, NULL, 0), 0);
+		size_t i;
+		json_t *k;
+		json_array_foreach(json_object_get(v, "in"), i, k) {
+			const char *s = json_string_value(k);
+			cr_assert_eq(trie_put(&t, (const uint8_t *)s, strlen(s), (const uint8_t *)s, strlen(s)), 0);
+		}
+		json_t *tc;
+		json_array_foreach(json_object_get(v, "tests"), i, tc) {
+			const char *key = json_string_value(json_array_get(tc, 0));
+			const char *want[2] = { json_string_value(json_array_get(tc, 1)),
+			                        json_string_value(json_array_get(tc, 2)) };
+			for (int d = 0; d < 2; d++) {
+				struct trie_iter it;
+				trie_iter_init(&it, &t);
+				cr_assert_eq(trie_iter_seek(&it, (const uint8_t *)key, strlen(key)), 0);
+				int rc = d ? trie_iter_next(&it) : trie_iter_prev(&it);
+				if (!want[d][0]) {
+					cr_assert_eq(rc, -CN_ENOTFOUND, "%s %s", key, d ? "next" : "prev");
+				} else {
+					cr_assert_eq(rc, 0, "%s %s", key, d ? "next" : "prev");
+					cr_assert(it.klen == strlen(want[d]) && memcmp(it.key, want[d], it.klen) == 0,
+					          "%s %s: got %.*s", key, d ? "next" : "prev", (int)it.klen, it.key);
+					cr_assert(it.vlen == it.klen && memcmp(it.val, it.key, it.klen) == 0);
+				}
+				trie_iter_free(&it);
+				count++;
+			}
+		}
+		trie_free(&t);
+	}
+	json_decref(j);
+	cr_assert_eq(count, 24);
+	tu_report("trie/trietestnextprev.json (next+prev lookups)", count);
+}
+
+/* ---- properties on random data ------------------------------------------ */
+
+static uint64_t rs;
+static uint64_t rnd(void)
+{
+	rs ^= rs << 13;
+	rs ^= rs >> 7;
+	rs ^= rs << 17;
+	return rs;
+}
+
+struct kv {
+	uint8_t k[8];
+	size_t kl;
+	uint8_t v[40];
+	size_t vl;          /* 0: absent */
+};
+
+static int kv_cmp(const void *a, const void *b)
+{
+	const struct kv *x = a, *y = b;
+	size_t n = x->kl < y->kl ? x->kl : y->kl;
+	int c = memcmp(x->k, y->k, n);
+	return c ? c : (x->kl > y->kl) - (x->kl < y->kl);
+}
+
+/* Short keys from a tiny alphabet collide on prefixes, so branch values,
+ * extension splits and merges all occur. */
+static void random_key(struct kv *e)
+{
+	e->kl = rnd() % 5;
+	for (size_t i = 0; i < e->kl; i++)
+		e->k[i] = (uint8_t)(rnd() % 3 * 0x11);
+}
+
+static void random_val(struct kv *e)
+{
+	e->vl = 1 + rnd() % (rnd() % 2 ? 4 : 40);
+	for (size_t i = 0; i < e->vl; i++)
+		e->v[i] = (uint8_t)rnd();
+}
+
+/* Finds or adds a key in the model. */
+static struct kv *model_slot(struct kv *m, size_t *n, const struct kv *e)
+{
+	for (size_t i = 0; i < *n; i++)
+		if (m[i].kl == e->kl && memcmp(m[i].k, e->k, e->kl) == 0)
+			return &m[i];
+	m[*n] = *e;
+	m[*n].vl = 0;
+	return &m[(*n)++];
+}
+
+Test(trie, random_ops_match_final_set)
+{
+	int rounds = tu_long() ? 3000 : 300;
+	struct trie_memdb *mdb;
+	cr_assert_eq(trie_memdb_new(&mdb), 0);
+	struct trie_db db = trie_memdb_db(mdb);
+	for (int r = 0; r < rounds; r++) {
+		rs = 0x1234567ull + (uint64_t)r * 7919;
+		struct kv model[400];
+		size_t mn = 0;
+		struct trie t;
+		int secure = r % 4 == 3;
+		cr_assert_eq(trie_init(&t, &db, NULL, secure ? TRIE_SECURE : 0), 0);
+		int ops = 1 + (int)(rnd() % 120);
+		for (int o = 0; o < ops; o++) {
+			struct kv e;
+			random_key(&e);
+			struct kv *s = model_slot(model, &mn, &e);
+			if (rnd() % 3 == 0) {
+				cr_assert_eq(trie_delete(&t, e.k, e.kl), 0);
+				s->vl = 0;
+			} else {
+				random_val(&e);
+				cr_assert_eq(trie_put(&t, e.k, e.kl, e.v, e.vl), 0);
+				memcpy(s->v, e.v, e.vl);
+				s->vl = e.vl;
+			}
+			/* Commit now and then so later operations run on nodes
+			 * reloaded from the db. */
+			if (rnd() % 16 == 0) {
+				uint8_t root[32];
+				cr_assert_eq(trie_commit(&t, root), 0);
+				trie_free(&t);
+				cr_assert_eq(trie_init(&t, &db, root, secure ? TRIE_SECURE : 0), 0);
+			}
+		}
+		/* The same final set inserted fresh, in reverse order. */
+		struct trie f;
+		cr_assert_eq(trie_init(&f, NULL, NULL, secure ? TRIE_SECURE : 0), 0);
+		for (size_t i = mn; i-- > 0;)
+			if (model[i].vl)
+				cr_assert_eq(trie_put(&f, model[i].k, model[i].kl, model[i].v, model[i].vl), 0);
+		uint8_t r1[32], r2[32];
+		cr_assert_eq(trie_root(&t, r1), 0);
+		cr_assert_eq(trie_root(&f, r2), 0);
+		cr_assert(memcmp(r1, r2, 32) == 0, "round %d: roots differ", r);
+
+		for (size_t i = 0; i < mn; i++) {
+			const uint8_t *v;
+			size_t vl;
+			int rc = trie_get(&t, model[i].k, model[i].kl, &v, &vl);
+			if (model[i].vl) {
+				cr_assert_eq(rc, 0);
+				cr_assert(vl == model[i].vl && memcmp(v, model[i].v, vl) == 0);
+			} else {
+				cr_assert_eq(rc, -CN_ENOTFOUND);
+			}
+		}
+
+		/* Ordered iteration visits exactly the live keys, sorted. */
+		if (!secure) {
+			qsort(model, mn, sizeof *model, kv_cmp);
+			struct trie_iter it;
+			trie_iter_init(&it, &t);
+			for (size_t i = 0; i < mn; i++) {
+				if (!model[i].vl)
+					continue;
+				cr_assert_eq(trie_iter_next(&it), 0);
+				cr_assert(it.klen == model[i].kl && memcmp(it.key, model[i].k, it.klen) == 0);
+				cr_assert(it.vlen == model[i].vl && memcmp(it.val, model[i].v, it.vlen) == 0);
+			}
+			cr_assert_eq(trie_iter_next(&it), -CN_ENOTFOUND);
+			/* And backwards from past the end. */
+			uint8_t top[8] = { 0xff };
+			cr_assert_eq(trie_iter_seek(&it, top, 1), 0);
+			for (size_t i = mn; i-- > 0;) {
+				if (!model[i].vl)
+					continue;
+				cr_assert_eq(trie_iter_prev(&it), 0);
+				cr_assert(it.klen == model[i].kl && memcmp(it.key, model[i].k, it.klen) == 0);
+			}
+			cr_assert_eq(trie_iter_prev(&it), -CN_ENOTFOUND);
+			trie_iter_free(&it);
+		}
+		trie_free(&t);
+		trie_free(&f);
+	}
+	trie_memdb_free(mdb);
+}
+
+Test(trie, proofs_present_absent_tampered)
+{
+	rs = 42;
+	struct trie t;
+	cr_assert_eq(trie_init(&t, NULL, NULL, 0), 0);
+	enum { N = 300 };
+	static uint8_t keys[N][32], vals[N][48];
+	size_t vls[N];
+	for (int i = 0; i < N; i++) {
+		for (int b = 0; b < 32; b++)
+			keys[i][b] = (uint8_t)rnd();
+		keys[i][0] = (uint8_t)(i % 3);   /* shared prefixes */
+		vls[i] = 1 + rnd() % 48;
+		for (size_t b = 0; b < vls[i]; b++)
+			vals[i][b] = (uint8_t)rnd();
+		if (i % 5 != 4)                    /* every fifth key stays absent */
+			cr_assert_eq(trie_put(&t, keys[i], 32, vals[i], vls[i]), 0);
+	}
+	uint8_t root[32];
+	cr_assert_eq(trie_root(&t, root), 0);
+	size_t tampered = 0;
+	for (int i = 0; i < N; i++) {
+		struct trie_proof p;
+		cr_assert_eq(trie_prove(&t, keys[i], 32, &p), 0);
+		cr_assert(p.n >= 1);
+		uint8_t *enc;
+		size_t elen;
+		const uint8_t *v;
+		size_t vl;
+		cr_assert_eq(trie_proof_encode(&p, &enc, &elen), 0);
+		int rc = trie_verify_proof_rlp(root, keys[i], 32, enc, elen, &v, &vl);
+		if (i % 5 != 4) {
+			cr_assert_eq(rc, 0);
+			cr_assert(vl == vls[i] && memcmp(v, vals[i], vl) == 0);
+		} else {
+			cr_assert_eq(rc, -CN_ENOTFOUND);
+		}
+		free(enc);
+
+		struct trie_blob b[16];
+		cr_assert(p.n <= 16);
+		for (size_t j = 0; j < p.n; j++)
+			b[j] = (struct trie_blob){ p.nodes[j], p.lens[j] };
+		/* Another key's proof does not prove this key's value. */
+		if (i > 0 && i % 5 != 4) {
+			int k = i - 1;
+			rc = trie_verify_proof(root, keys[k], 32, b, p.n, &v, &vl);
+			if (rc == 0)
+				cr_assert(k % 5 != 4 && vl == vls[k] && memcmp(v, vals[k], vl) == 0);
+		}
+		/* Any changed byte in any node breaks the hash chain. */
+		for (size_t j = 0; j < p.n; j++) {
+			size_t at = rnd() % p.lens[j];
+			uint8_t old = p.nodes[j][at];
+			p.nodes[j][at] ^= (uint8_t)(1 + rnd() % 255);
+			cr_assert_eq(trie_verify_proof(root, keys[i], 32, b, p.n, &v, &vl), -CN_EVERIFY);
+			p.nodes[j][at] = old;
+			tampered++;
+		}
+		trie_proof_free(&p);
+		/* A missing node or a wrong root is not a proof either. */
+		cr_assert_eq(trie_prove(&t, keys[i], 32, &p), 0);
+		for (size_t j = 0; j < p.n; j++)
+			b[j] = (struct trie_blob){ p.nodes[j], p.lens[j] };
+		cr_assert_eq(trie_verify_proof(root, keys[i], 32, b, p.n - 1, &v, &vl), -CN_EVERIFY);
+		uint8_t bad[32];
+		memcpy(bad, root, 32);
+		bad[5] ^= 1;
+		cr_assert_eq(trie_verify_proof(bad, keys[i], 32, b, p.n, &v, &vl), -CN_EVERIFY);
+		trie_proof_free(&p);
+	}
+	cr_assert(tampered > N);
+	trie_free(&t);
+}
+
+Test(trie, proof_of_small_trie)
+{
+	/* A root under 32 bytes is still looked up by its hash. */
+	struct trie t;
+	cr_assert_eq(trie_init(&t, NULL, NULL, 0), 0);
+	cr_assert_eq(trie_put(&t, (const uint8_t *)"a", 1, (const uint8_t *)"b", 1), 0);
+	uint8_t root[32];
+	cr_assert_eq(trie_root(&t, root), 0);
+	struct trie_proof p;
+	cr_assert_eq(trie_prove(&t, (const uint8_t *)"a", 1, &p), 0);
+	cr_assert_eq(p.n, 1);
+	cr_assert(p.lens[0] < 32);
+	struct trie_blob b = { p.nodes[0], p.lens[0] };
+	const uint8_t *v;
+	size_t vl;
+	cr_assert_eq(trie_verify_proof(root, (const uint8_t *)"a", 1, &b, 1, &v, &vl), 0);
+	cr_assert(vl == 1 && v[0] == 'b');
+	cr_assert_eq(trie_verify_proof(root, (const uint8_t *)"c", 1, &b, 1, &v, &vl), -CN_ENOTFOUND);
+	cr_assert_eq(trie_verify_proof(root, (const uint8_t *)"a", 1, &b, 0, &v, &vl), -CN_EVERIFY);
+	trie_proof_free(&p);
+	trie_free(&t);
+}
+
+Test(trie, reopen_missing_root)
+{
+	struct trie_memdb *m;
+	cr_assert_eq(trie_memdb_new(&m), 0);
+	struct trie_db db = trie_memdb_db(m);
+	uint8_t root[32] = { 1 };
+	struct trie t;
+	cr_assert_eq(trie_init(&t, &db, root, 0), 0);
+	const uint8_t *v;
+	size_t vl;
+	cr_assert_eq(trie_get(&t, (const uint8_t *)"x", 1, &v, &vl), -CN_ENOTFOUND);
+	cr_assert_eq(trie_put(&t, (const uint8_t *)"x", 1, (const uint8_t *)"y", 1), -CN_ENOTFOUND);
+	trie_free(&t);
+	cr_assert_eq(trie_init(&t, NULL, root, 0), -CN_ENOTFOUND);
+	trie_free(&t);
+	trie_memdb_free(m);
+}
