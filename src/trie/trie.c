@@ -156,8 +156,8 @@ int trie_key_nibbles(struct trie *t, const uint8_t *key, size_t klen, const uint
 		key = h;
 		klen = 32;
 	}
-	if (klen > SIZE_MAX / 2)
-		return -CN_ERANGE;
+	if (klen > TRIE_MAX_KEY_LEN)
+		return -CN_ELIMIT;
 	/* One spare byte keeps the buffer non-NULL for the empty key. */
 	if (2 * klen + 1 > t->nib_cap) {
 		uint8_t *q = realloc(t->nib, 2 * klen + 1);

@@ -36,6 +36,9 @@
 #include <stdint.h>
 
 #define TRIE_HASH_LEN 32
+/* Longest key accepted (-CN_ELIMIT beyond). Walks recurse once per node on a
+ * key's path, up to two per key byte; Ethereum keys are 32 bytes or less. */
+#define TRIE_MAX_KEY_LEN 1024
 
 /* keccak256(0x80), the root of the empty trie. */
 extern const uint8_t trie_empty_root[TRIE_HASH_LEN];

@@ -559,5 +559,12 @@ Test(trie, reopen_missing_root)
 	trie_free(&t);
 	cr_assert_eq(trie_init(&t, NULL, root, 0), -CN_ENOTFOUND);
 	trie_free(&t);
+	/* Over-long keys are refused rather than walked. */
+	static uint8_t big[TRIE_MAX_KEY_LEN + 1];
+	cr_assert_eq(trie_init(&t, NULL, NULL, 0), 0);
+	cr_assert_eq(trie_put(&t, big, sizeof big, big, 1), -CN_ELIMIT);
+	cr_assert_eq(trie_put(&t, big, sizeof big - 1, (const uint8_t *)"v", 1), 0);
+	cr_assert_eq(trie_get(&t, big, sizeof big - 1, &v, &vl), 0);
+	trie_free(&t);
 	trie_memdb_free(m);
 }
