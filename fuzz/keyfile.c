@@ -5,12 +5,15 @@
  * every mutation would stop at the checksum and the fields behind it would
  * never be reached. The passphrase is fixed ("fuzz", the seeds use it), and
  * the policy admits only tiny Argon2id costs so that each run stays fast —
- * the production policy is exercised by the unit tests. */
+ * the production policy is exercised by the unit tests. The raw decryptor
+ * and the BLS layer (scalar and public key checks) both run on every input. */
 #include <sodium.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/err.h"
+#include "crypto/bls.h"
 #include "crypto/keyfile.h"
 
 static const struct keyfile_policy fuzz_policy = {
@@ -57,6 +60,19 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			abort();   /* failure must not leave key material behind */
 	}
 	sodium_memzero(secret, sizeof secret);
+
+	/* The BLS layer on top: it may only fail where the raw open failed, or
+	 * at its own two checks (scalar range, public key match). */
+	struct bls_secret_key sk;
+	uint8_t pub[KEYFILE_PUBKEY_LEN];
+	int berr = keyfile_bls_open(buf, size, "fuzz", 4, &fuzz_policy, &sk, pub, &why);
+	if (err != 0 && berr != err)
+		abort();
+	if (err == 0 && berr != 0 && berr != -CN_EINVAL && berr != -CN_EVERIFY)
+		abort();
+	if (berr == 0 && memcmp(pub, h.pubkey, sizeof pub) != 0)
+		abort();
+	sodium_memzero(&sk, sizeof sk);
 	free(buf);
 	return 0;
 }

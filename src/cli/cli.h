@@ -13,5 +13,6 @@ struct cli_command {
 };
 
 int cli_version(int argc, char **argv);
+int cli_keys(int argc, char **argv);
 
 #endif

@@ -6,6 +6,7 @@
 
 static const struct cli_command commands[] = {
 	{"version", "print version, git commit and build flags", cli_version},
+	{"keys", "create, import, show and use encrypted BLS key files", cli_keys},
 };
 #define N_COMMANDS (sizeof commands / sizeof commands[0])
 
