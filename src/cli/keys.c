@@ -6,6 +6,7 @@
  * neither there is no passphrase and the command says so rather than guess.
  * Secret keys never reach stdout, stderr or a log. */
 #include <errno.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -90,6 +91,17 @@ static int pass_from_file(const char *path, struct pass *p)
 	return 0;
 }
 
+/* The terminal's settings while echo is off, so that Ctrl-C at the prompt
+ * does not leave the operator's shell without echo. */
+static struct termios saved_tty;
+
+static void restore_tty_and_die(int sig)
+{
+	tcsetattr(STDIN_FILENO, TCSAFLUSH, &saved_tty);   /* async-signal-safe */
+	signal(sig, SIG_DFL);
+	raise(sig);
+}
+
 /* Reads one line from the terminal on stdin with echo off. */
 static int pass_prompt_once(const char *prompt, struct pass *p)
 {
@@ -101,8 +113,16 @@ static int pass_prompt_once(const char *prompt, struct pass *p)
 	quiet.c_lflag |= ECHONL;
 	fputs(prompt, stderr);
 	fflush(stderr);
-	if (tcsetattr(STDIN_FILENO, TCSAFLUSH, &quiet) != 0)
+	saved_tty = old;
+	void (*old_int)(int) = signal(SIGINT, restore_tty_and_die);
+	void (*old_term)(int) = signal(SIGTERM, restore_tty_and_die);
+	void (*old_hup)(int) = signal(SIGHUP, restore_tty_and_die);
+	if (tcsetattr(STDIN_FILENO, TCSAFLUSH, &quiet) != 0) {
+		signal(SIGINT, old_int);
+		signal(SIGTERM, old_term);
+		signal(SIGHUP, old_hup);
 		return -1;
+	}
 	p->len = 0;
 	int ok = 1;
 	char c;
@@ -120,6 +140,9 @@ static int pass_prompt_once(const char *prompt, struct pass *p)
 	}
 	c = 0;
 	tcsetattr(STDIN_FILENO, TCSAFLUSH, &old);
+	signal(SIGINT, old_int);
+	signal(SIGTERM, old_term);
+	signal(SIGHUP, old_hup);
 	if (p->len && p->buf[p->len - 1] == '\r')
 		p->len--;
 	p->buf[p->len] = 0;
