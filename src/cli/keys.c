@@ -261,7 +261,7 @@ static int load_key(const char *path, const char *pass_file, struct bls_secret_k
 	int err = keyfile_read(path, buf, sizeof buf, &len);
 	if (err) {
 		fprintf(stderr, "canon keys bls: %s: %s\n", path,
-			err == -CN_ENOTFOUND ? "no such key file" : strerror(errno));
+			err == -CN_ENOTFOUND ? "no such key file" : "cannot read the key file");
 		return 1;
 	}
 	err = keyfile_parse(buf, len, &keyfile_policy_default, &h, &why);

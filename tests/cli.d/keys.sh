@@ -110,6 +110,11 @@ echo "vectors bls sign via canon keys: $keys_n ran"
 check "keys import: same key twice is refused" 0 keys_says 1 "already exists" \
 	"$canon" keys bls import --secret-hex "$keys_last" --dir "$keys_dir" \
 	--passphrase-file "$keys_dir/pass" --kdf interactive
+mkdir -p "$keys_dir/from-file"
+printf '0x%s\n' "$keys_last" >"$keys_dir/secret"
+check "keys import --secret-file gives the same key as --secret-hex" 0 keys_eq \
+	"$("$canon" keys bls import --secret-file "$keys_dir/secret" --dir "$keys_dir/from-file" \
+		--passphrase-file "$keys_dir/pass" --kdf interactive 2>/dev/null)" "$keys_vpub"
 check "keys import: zero key is refused" 0 keys_says 1 "not a valid BLS secret key" \
 	"$canon" keys bls import --secret-hex "$(printf '0%.0s' {1..64})" --dir "$keys_dir" \
 	--passphrase-file "$keys_dir/pass" --kdf interactive
