@@ -65,6 +65,9 @@ static int pass_from_file(const char *path, struct pass *p)
 			strerror(errno));
 		return -1;
 	}
+	/* Unbuffered, so that no copy of the passphrase is left in a stdio
+	 * buffer that fclose frees without wiping. */
+	setvbuf(f, NULL, _IONBF, 0);
 	p->len = 0;
 	int c;
 	while ((c = fgetc(f)) != EOF && c != '\n') {
@@ -362,6 +365,7 @@ static int read_secret_file(const char *path, char *out, size_t cap)
 		fprintf(stderr, "canon keys bls import: cannot open %s: %s\n", path, strerror(errno));
 		return -1;
 	}
+	setvbuf(f, NULL, _IONBF, 0);
 	size_t n = fread(out, 1, cap - 1, f);
 	fclose(f);
 	out[n] = 0;
@@ -401,6 +405,10 @@ static int cmd_import(int argc, char **argv)
 	size_t n;
 	int bad = hex_decode(hex, strlen(hex), skb, sizeof skb, &n) != 0 || n != BLS_SK_LEN;
 	bytes_wipe(text, sizeof text);
+	/* Blank the secret in our argv too: /proc/<pid>/cmdline shows it for as
+	 * long as the process runs (Argon2id takes a while). */
+	if (secret_hex)
+		bytes_wipe((char *)secret_hex, strlen(secret_hex));
 	struct bls_secret_key sk;
 	if (bad) {
 		bytes_wipe(skb, sizeof skb);
