@@ -12,6 +12,7 @@
 #include "base/bytes.h"
 #include "base/err.h"
 #include "crypto/keyfile.h"
+#include "testutil.h"
 
 static const struct keyfile_kdf cheap = {1, 8192};
 static const char pass[] = "correct horse battery staple";
@@ -276,6 +277,24 @@ Test(keyfile_seal, interactive_level_passes_default_policy)
 	cr_assert(memcmp(got, secret, 32) == 0);
 	cr_assert_eq(h.kdf.opslimit, 2);
 	cr_assert_eq(h.kdf.memlimit, 64u << 20);
+}
+
+/* The level new files get by default (256 MiB): only under make test-long. */
+Test(keyfile_seal, moderate_level_round_trip)
+{
+	if (!tu_long())
+		return;
+	uint8_t secret[32], pub[48], file[KEYFILE_SIZE], got[32];
+	fill(secret, 32, 15);
+	fill(pub, 48, 16);
+	cr_assert_eq(keyfile_seal(secret, pub, pass, strlen(pass), &keyfile_kdf_moderate, file), 0);
+	struct keyfile_header h;
+	cr_assert_eq(keyfile_open(file, sizeof file, pass, strlen(pass), &keyfile_policy_default, got,
+	                          &h, NULL), 0);
+	cr_assert(memcmp(got, secret, 32) == 0);
+	cr_assert_eq(h.kdf.memlimit, 256u << 20);
+	cr_assert_eq(keyfile_open(file, sizeof file, "x", 1, &keyfile_policy_default, got, &h, NULL),
+	             -CN_EPASS);
 }
 
 Test(keyfile_seal, seal_rejects_bad_kdf)
