@@ -86,7 +86,7 @@ SUITE_MODS_trie   := base crypto codec trie
 SUITE_MODS_bls    := base crypto/bls
 SUITE_MODS_fec    := base fec
 SUITE_MODS_keyfile := base crypto/keyfile crypto/bls
-SUITE_MODS_store  := base store
+SUITE_MODS_store  := base crypto codec trie store
 SUITE_MODS_core   := base crypto codec trie store core
 
 $(BUILD)/canon-tests: $(TEST_OBJ) $(LIB)

@@ -562,3 +562,13 @@ int store_count(struct store_txn *t, enum store_db db, size_t *count)
 	*count = st.ms_entries;
 	return 0;
 }
+
+int store_trie_get(void *txn, const uint8_t hash[32], const uint8_t **val, size_t *len)
+{
+	return store_get(txn, STORE_TRIE, hash, 32, val, len);
+}
+
+int store_trie_put(void *txn, const uint8_t hash[32], const uint8_t *val, size_t len)
+{
+	return store_put(txn, STORE_TRIE, hash, 32, val, len);
+}

@@ -117,4 +117,15 @@ int store_iterate(struct store_txn *t, enum store_db db, const void *prefix, siz
 /* Number of entries in a sub-database. */
 int store_count(struct store_txn *t, enum store_db db, size_t *count);
 
+/* Trie node storage. The trie (src/trie/trie.h) reads and writes nodes
+ * through a struct trie_db of two callbacks; the store sits below the trie,
+ * so instead of including its header it offers two functions of exactly that
+ * shape over STORE_TRIE, with the transaction as context:
+ *
+ *     struct trie_db db = {txn, store_trie_get, store_trie_put};
+ *
+ * Nodes written in a write transaction commit or vanish with it. */
+int store_trie_get(void *txn, const uint8_t hash[32], const uint8_t **val, size_t *len);
+int store_trie_put(void *txn, const uint8_t hash[32], const uint8_t *val, size_t len);
+
 #endif
