@@ -9,6 +9,7 @@
 #include "base/arena.h"
 #include "base/bytes.h"
 #include "base/clock.h"
+#include "base/config.h"
 #include "base/err.h"
 #include "base/flags.h"
 #include "base/log.h"
