@@ -13,7 +13,6 @@ struct cli_command {
 };
 
 int cli_version(int argc, char **argv);
-int cli_sim(int argc, char **argv);
 int cli_keys(int argc, char **argv);
 int cli_config(int argc, char **argv);
 
