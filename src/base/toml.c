@@ -56,6 +56,8 @@ struct parser {
 	const char *start, *p, *end;
 	const char *line_start;
 	int line;
+	const char *col_ptr;   /* cur_pos() cache: column col_val is at col_ptr */
+	int col_val;
 	int depth;
 	struct cn_arena *a;
 	char *err;
@@ -67,12 +69,21 @@ struct pos {
 	int line, col;
 };
 
-static struct pos cur_pos(const struct parser *ps)
+/* Columns count characters, not bytes. The cache keeps a long line with
+ * many values linear instead of quadratic. */
+static struct pos cur_pos(struct parser *ps)
 {
+	const char *q = ps->line_start;
 	int col = 1;
-	for (const char *q = ps->line_start; q < ps->p; q++)
+	if (ps->col_ptr >= ps->line_start && ps->col_ptr <= ps->p) {
+		q = ps->col_ptr;
+		col = ps->col_val;
+	}
+	for (; q < ps->p; q++)
 		if (((unsigned char)*q & 0xc0) != 0x80)
 			col++;
+	ps->col_ptr = ps->p;
+	ps->col_val = col;
 	return (struct pos){ps->line, col};
 }
 
