@@ -123,7 +123,9 @@ static uint8_t *reserve(struct rlp_enc *e, size_t n)
 
 void rlp_put_bytes(struct rlp_enc *e, const void *data, size_t len)
 {
-	uint8_t *o = reserve(e, 9 + len);
+	uint8_t *o = len <= SIZE_MAX - 9 ? reserve(e, 9 + len) : NULL;
+	if (len > SIZE_MAX - 9)
+		e->err = -CN_ENOMEM;
 	if (o)
 		e->len += rlp_write_bytes(o, data, len);
 }

@@ -684,7 +684,7 @@ static int scratch_reserve(struct trie *t, size_t need)
 
 int trie_encode_node(struct trie *t, const struct trie_node *n, size_t *len)
 {
-	size_t payload, hplen = 0, vsize;
+	size_t payload, hplen, vsize, need;
 	const uint8_t *path = NULL, *val = NULL;
 	size_t plen = 0, vlen = 0;
 	int rc;
@@ -698,19 +698,16 @@ int trie_encode_node(struct trie *t, const struct trie_node *n, size_t *len)
 			path = n->u.ext.path, plen = n->u.ext.plen;
 		}
 		hplen = 1 + plen / 2;
-		/* The hex-prefix string is at most 1 + plen/2 bytes; size it as
-		 * a string whose first byte is >= 0x80 unless it is one byte. */
 		vsize = n->type == NODE_LEAF ? rlp_bytes_size(val, vlen) : ref_size(n->u.ext.child);
-		payload = (hplen == 1 ? 1 : 1 + (hplen >= 56 ? 8 : 0) + hplen) + vsize;
-		if ((rc = scratch_reserve(t, payload + 2 * hplen + 32)))
+		/* Room for both headers at their largest, the node, and the
+		 * hex-prefix bytes themselves, built at the tail first. */
+		need = 9 + 9 + hplen + vsize + hplen;
+		if ((rc = scratch_reserve(t, need)))
 			return rc;
 		{
-			/* Encode the hex-prefix at the end of the scratch area first,
-			 * then lay the node out in front of it. */
-			uint8_t *hp = t->scratch + t->scratch_cap - hplen;
+			uint8_t *hp = t->scratch + need - hplen;
 			hp_encode(path, plen, n->type == NODE_LEAF, hp);
-			size_t hps = rlp_bytes_size(hp, hplen);
-			payload = hps + vsize;
+			payload = rlp_bytes_size(hp, hplen) + vsize;
 			uint8_t *o = t->scratch;
 			o += rlp_write_list_header(o, payload);
 			o += rlp_write_bytes(o, hp, hplen);

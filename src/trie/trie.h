@@ -87,7 +87,10 @@ void trie_free(struct trie *t);
 /* Looks a key up. The value is borrowed from the trie and stays valid until
  * the next modification. -CN_ENOTFOUND if absent. */
 int trie_get(struct trie *t, const uint8_t *key, size_t klen, const uint8_t **val, size_t *vlen);
-/* Inserts or replaces; an empty value deletes. */
+/* Inserts or replaces; an empty value deletes. When a put or delete fails
+ * with anything but -CN_ELIMIT (a db read or an allocation failed midway),
+ * the trie may be left half-updated: discard it and reopen it from the last
+ * committed root. */
 int trie_put(struct trie *t, const uint8_t *key, size_t klen, const uint8_t *val, size_t vlen);
 /* Deletes; deleting an absent key is not an error. */
 int trie_delete(struct trie *t, const uint8_t *key, size_t klen);
