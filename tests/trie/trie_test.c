@@ -568,3 +568,42 @@ Test(trie, reopen_missing_root)
 	trie_free(&t);
 	trie_memdb_free(m);
 }
+
+/* Deleting a key that another key extends leaves a branch with only a value
+ * or a single child; it must collapse to the one leaf that the remaining key
+ * alone would give. (ethereumjs/trie 6.2.1 gets these wrong, so they were
+ * checked by hand against the node encodings.) */
+static void expect_single_leaf(struct trie *t, const uint8_t *node, size_t len)
+{
+	uint8_t want[32], got[32];
+	keccak256(node, len, want);
+	cr_assert_eq(trie_root(t, got), 0);
+	cr_assert(memcmp(got, want, 32) == 0);
+}
+
+Test(trie, collapse_after_prefix_delete)
+{
+	struct trie t;
+	const uint8_t v1[] = { 0xf2, 0x6b, 0x87, 0xd0 }, v2[] = { 0xb2, 0x45 }, k00[] = { 0x00 };
+	cr_assert_eq(trie_init(&t, NULL, NULL, 0), 0);
+	cr_assert_eq(trie_put(&t, NULL, 0, v1, 4), 0);
+	cr_assert_eq(trie_put(&t, k00, 1, v2, 2), 0);
+	cr_assert_eq(trie_delete(&t, k00, 1), 0);
+	/* [hp(empty path, leaf) = 0x20, v1] */
+	const uint8_t leaf1[] = { 0xc6, 0x20, 0x84, 0xf2, 0x6b, 0x87, 0xd0 };
+	expect_single_leaf(&t, leaf1, sizeof leaf1);
+	/* Deleting the now absent key again changes nothing. */
+	cr_assert_eq(trie_delete(&t, k00, 1), 0);
+	expect_single_leaf(&t, leaf1, sizeof leaf1);
+	trie_free(&t);
+
+	const uint8_t k11[] = { 0x11 }, k1111[] = { 0x11, 0x11 }, v3[] = { 0xb8, 0x1d }, v4[] = { 0x33, 0xd9 };
+	cr_assert_eq(trie_init(&t, NULL, NULL, 0), 0);
+	cr_assert_eq(trie_put(&t, k1111, 2, v3, 2), 0);
+	cr_assert_eq(trie_put(&t, k11, 1, v4, 2), 0);
+	cr_assert_eq(trie_delete(&t, k1111, 2), 0);
+	/* [hp([1,1], leaf) = 0x20 0x11, v4] */
+	const uint8_t leaf2[] = { 0xc6, 0x82, 0x20, 0x11, 0x82, 0x33, 0xd9 };
+	expect_single_leaf(&t, leaf2, sizeof leaf2);
+	trie_free(&t);
+}
