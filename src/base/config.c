@@ -474,9 +474,34 @@ static int check_int(const struct field *f, int64_t v, const struct where *w, ch
 	return 0;
 }
 
+/* Strings set from the command line must be UTF-8 too, or a dump of the
+ * config would not load again. */
+static int valid_utf8(const unsigned char *p, size_t len)
+{
+	static const uint32_t min[] = {0, 0, 0x80, 0x800, 0x10000};
+	for (size_t i = 0; i < len;) {
+		unsigned char c = p[i];
+		size_t n = c < 0x80 ? 1 : (c & 0xe0) == 0xc0 ? 2 : (c & 0xf0) == 0xe0 ? 3 : (c & 0xf8) == 0xf0 ? 4 : 0;
+		if (!n || len - i < n)
+			return 0;
+		uint32_t cp = n == 1 ? c : c & (0x7f >> n);
+		for (size_t k = 1; k < n; k++) {
+			if ((p[i + k] & 0xc0) != 0x80)
+				return 0;
+			cp = (cp << 6) | (p[i + k] & 0x3f);
+		}
+		if (cp < min[n] || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
+			return 0;
+		i += n;
+	}
+	return 1;
+}
+
 static int check_str(const struct field *f, const char *s, size_t len, const struct where *w,
 		     char *err, size_t cap)
 {
+	if (!valid_utf8((const unsigned char *)s, len))
+		return errf(err, cap, w->line, w->col, "%s is not valid UTF-8", w->name);
 	if (len >= CN_CFG_STR)
 		return errf(err, cap, w->line, w->col, "%s is longer than %d bytes", w->name, CN_CFG_STR - 1);
 	if (strlen(s) != len)
@@ -851,6 +876,8 @@ int cn_config_set(struct cn_config *c, const char *path, const char *value, char
 			memcpy(item, p, n);
 			item[n] = 0;
 			if (f->kind == K_STRS) {
+				if (check_str(f, item, n, &w, err, errcap))
+					return -CN_EINVAL;
 				set_str(strs.v[strs.n++], item);
 			} else {
 				int64_t x;

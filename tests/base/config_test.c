@@ -227,6 +227,11 @@ Test(config, set_like_flags)
 	cr_assert_str_eq(err, "General.NodeType must be one of validator, explorer, got 'miner'");
 	cr_assert_eq(cn_config_set(c, "Pprof.ProfileDebugValues", "0, 9", err, sizeof err), -CN_EINVAL);
 	cr_assert_str_eq(err, "Pprof.ProfileDebugValues must be between 0 and 2, got 9");
+	cr_assert_eq(cn_config_set(c, "General.DataDir", "bad\xff", err, sizeof err), -CN_EINVAL);
+	cr_assert_str_eq(err, "General.DataDir is not valid UTF-8");
+	cr_assert_eq(cn_config_set(c, "Network.BootNodes", "ok,\xed\xa0\x80", err, sizeof err), -CN_EINVAL);
+	cr_assert_str_eq(err, "Network.BootNodes is not valid UTF-8");
+	cr_assert_eq(cn_config_set(c, "General.DataDir", "d\xc3\xa9j\xc3\xa0", err, sizeof err), 0);
 	cr_assert_eq(cn_config_set(c, "General.NodeType", "explorer", err, sizeof err), 0);
 	cr_assert_eq(cn_config_validate(c, err, sizeof err), -CN_EINVAL);
 	cr_assert_str_eq(err, "General.NodeType: an explorer node needs General.ShardID set to a shard (>= 0)");
