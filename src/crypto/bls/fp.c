@@ -10,6 +10,7 @@
 #include "crypto/bls/consts.h"
 
 #include <string.h>
+#include <x86intrin.h>
 
 typedef unsigned __int128 u128;
 
@@ -28,47 +29,42 @@ const fp2 FP2_ONE = {BLS_ONE, {{0}}};
 
 /* ---------------------------------------------------------------- Fp */
 
-/* r = a - p if that does not borrow, else a; a < 2p. */
-static inline void reduce_once(uint64_t r[6], const uint64_t a[6], uint64_t hi)
+/* r = a - p if that does not borrow past the carry word hi, else a (a < 2p). */
+static inline __attribute__((always_inline)) void reduce_once(uint64_t r[6], const uint64_t a[6],
+                                                              uint64_t hi)
 {
-	uint64_t d[6], borrow = 0;
-	for (int i = 0; i < 6; i++) {
-		u128 t = (u128)a[i] - P[i] - borrow;
-		d[i] = (uint64_t)t;
-		borrow = (uint64_t)(t >> 64) & 1;
-	}
-	/* keep a when the subtraction borrowed past the carry word */
-	uint64_t keep = 0 - (uint64_t)(borrow > hi);
+	unsigned long long d[6];
+	unsigned char bo = 0;
+	for (int i = 0; i < 6; i++)
+		bo = _subborrow_u64(bo, a[i], P[i], &d[i]);
+	unsigned long long junk;
+	bo = _subborrow_u64(bo, hi, 0, &junk);
+	uint64_t keep = 0 - (uint64_t)bo;
 	for (int i = 0; i < 6; i++)
 		r[i] = (a[i] & keep) | (d[i] & ~keep);
 }
 
 void fp_add(fp *r, const fp *a, const fp *b)
 {
-	uint64_t s[6], c = 0;
-	for (int i = 0; i < 6; i++) {
-		u128 t = (u128)a->l[i] + b->l[i] + c;
-		s[i] = (uint64_t)t;
-		c = (uint64_t)(t >> 64);
-	}
-	reduce_once(r->l, s, c);
+	unsigned long long s[6];
+	unsigned char c = 0;
+	for (int i = 0; i < 6; i++)
+		c = _addcarry_u64(c, a->l[i], b->l[i], &s[i]);
+	reduce_once(r->l, (const uint64_t *)s, c);
 }
 
 void fp_dbl(fp *r, const fp *a) { fp_add(r, a, a); }
 
 void fp_sub(fp *r, const fp *a, const fp *b)
 {
-	uint64_t d[6], borrow = 0;
+	unsigned long long d[6], o;
+	unsigned char bo = 0, c = 0;
+	for (int i = 0; i < 6; i++)
+		bo = _subborrow_u64(bo, a->l[i], b->l[i], &d[i]);
+	uint64_t mask = 0 - (uint64_t)bo;
 	for (int i = 0; i < 6; i++) {
-		u128 t = (u128)a->l[i] - b->l[i] - borrow;
-		d[i] = (uint64_t)t;
-		borrow = (uint64_t)(t >> 64) & 1;
-	}
-	uint64_t mask = 0 - borrow, c = 0;
-	for (int i = 0; i < 6; i++) {
-		u128 t = (u128)d[i] + (P[i] & mask) + c;
-		r->l[i] = (uint64_t)t;
-		c = (uint64_t)(t >> 64);
+		c = _addcarry_u64(c, d[i], P[i] & mask, &o);
+		r->l[i] = o;
 	}
 }
 
@@ -77,32 +73,33 @@ void fp_neg(fp *r, const fp *a)
 	fp_sub(r, &FP_ZERO, a);
 }
 
-static void mont_mul(uint64_t r[6], const uint64_t a[6], const uint64_t b[6])
+/* CIOS Montgomery multiplication, fully unrolled: the product row and the
+ * reduction row are interleaved so t never grows past 7 words. */
+static inline __attribute__((always_inline)) void mont_mul(uint64_t r[6], const uint64_t a[6],
+                                                           const uint64_t b[6])
 {
-	uint64_t t[8] = {0};
-	for (int i = 0; i < 6; i++) {
-		uint64_t c = 0;
-		for (int j = 0; j < 6; j++) {
-			u128 x = (u128)a[j] * b[i] + t[j] + c;
-			t[j] = (uint64_t)x;
-			c = (uint64_t)(x >> 64);
-		}
-		u128 x = (u128)t[6] + c;
-		t[6] = (uint64_t)x;
-		t[7] = (uint64_t)(x >> 64);
-		uint64_t m = t[0] * BLS_N0;
-		x = (u128)m * P[0] + t[0];
-		c = (uint64_t)(x >> 64);
-		for (int j = 1; j < 6; j++) {
-			x = (u128)m * P[j] + t[j] + c;
-			t[j - 1] = (uint64_t)x;
-			c = (uint64_t)(x >> 64);
-		}
-		x = (u128)t[6] + c;
-		t[5] = (uint64_t)x;
-		t[6] = t[7] + (uint64_t)(x >> 64);
-	}
-	reduce_once(r, t, t[6]);
+	uint64_t t0 = 0, t1 = 0, t2 = 0, t3 = 0, t4 = 0, t5 = 0, t6 = 0, c, m;
+	u128 x;
+#define MAC(tj, aj, bi) x = (u128)(aj) * (bi) + (tj) + c; tj = (uint64_t)x; c = (uint64_t)(x >> 64)
+#define ROUND(bi)                                                                      \
+	c = 0;                                                                         \
+	MAC(t0, a[0], bi); MAC(t1, a[1], bi); MAC(t2, a[2], bi);                       \
+	MAC(t3, a[3], bi); MAC(t4, a[4], bi); MAC(t5, a[5], bi);                       \
+	x = (u128)t6 + c; t6 = (uint64_t)x; {                                          \
+	uint64_t t7 = (uint64_t)(x >> 64);                                             \
+	m = t0 * BLS_N0;                                                               \
+	x = (u128)m * P[0] + t0; c = (uint64_t)(x >> 64);                              \
+	x = (u128)m * P[1] + t1 + c; t0 = (uint64_t)x; c = (uint64_t)(x >> 64);        \
+	x = (u128)m * P[2] + t2 + c; t1 = (uint64_t)x; c = (uint64_t)(x >> 64);        \
+	x = (u128)m * P[3] + t3 + c; t2 = (uint64_t)x; c = (uint64_t)(x >> 64);        \
+	x = (u128)m * P[4] + t4 + c; t3 = (uint64_t)x; c = (uint64_t)(x >> 64);        \
+	x = (u128)m * P[5] + t5 + c; t4 = (uint64_t)x; c = (uint64_t)(x >> 64);        \
+	x = (u128)t6 + c; t5 = (uint64_t)x; t6 = t7 + (uint64_t)(x >> 64); }
+	ROUND(b[0]) ROUND(b[1]) ROUND(b[2]) ROUND(b[3]) ROUND(b[4]) ROUND(b[5])
+#undef ROUND
+#undef MAC
+	uint64_t t[6] = {t0, t1, t2, t3, t4, t5};
+	reduce_once(r, t, t6);
 }
 
 void fp_mul(fp *r, const fp *a, const fp *b) { mont_mul(r->l, a->l, b->l); }
@@ -322,27 +319,54 @@ int fp2_is_square(const fp2 *a)
 	return fp_is_zero(&t) | fp_eq(&t, &FP_ONE);
 }
 
-/* Square root for p = 3 mod 4 (Adj and Rodríguez-Henríquez, algorithm 9). */
+/* Square root through the norm, with only Fp exponentiations: for
+ * a = a0 + a1 u, gamma = sqrt(a0^2 + a1^2) exists iff a is a square; then
+ * y0^2 = (a0 + gamma)/2 and y1 = a1/(2 y0), or, when (a0 + gamma)/2 is not a
+ * square, y1^2 = -(a0 + gamma)/2 and y0 = a1/(2 y1). One exponentiation
+ * t = delta^((p-3)/4) gives both the root (t delta) and its inverse (±t). */
+static const fp HALF = BLS_HALF;
+
 int fp2_sqrt(fp2 *r, const fp2 *a)
 {
-	fp2 a1, alpha, x0, x, chk, m1;
-	fp2_pow(&a1, a, PM3D4, 6);
-	fp2_sqr(&alpha, &a1);
-	fp2_mul(&alpha, &alpha, a);
-	fp2_mul(&x0, &a1, a);
-	fp2_neg(&m1, &FP2_ONE);
-	if (fp2_eq(&alpha, &m1)) {
-		fp_neg(&x.c0, &x0.c1);
-		x.c1 = x0.c0;
-	} else {
-		fp2 b;
-		fp2_add(&b, &alpha, &FP2_ONE);
-		fp2_pow(&b, &b, PM1D2, 6);
-		fp2_mul(&x, &b, &x0);
+	fp n, t, gamma, delta, x0, chk;
+	fp2 y, y2;
+	if (fp_is_zero(&a->c1)) {
+		/* a in Fp: sqrt(a0) or u sqrt(-a0) */
+		if (fp_sqrt(&y.c0, &a->c0) == 0) {
+			y.c1 = FP_ZERO;
+		} else {
+			fp_neg(&t, &a->c0);
+			if (fp_sqrt(&y.c1, &t))
+				return -1;
+			y.c0 = FP_ZERO;
+		}
+		*r = y;
+		return 0;
 	}
-	fp2_sqr(&chk, &x);
-	*r = x;
-	return fp2_eq(&chk, a) ? 0 : -1;
+	fp_sqr(&n, &a->c0);
+	fp_sqr(&t, &a->c1);
+	fp_add(&n, &n, &t);
+	if (fp_sqrt(&gamma, &n))
+		return -1;
+	fp_add(&delta, &a->c0, &gamma);
+	fp_mul(&delta, &delta, &HALF);
+	fp_pow(&t, &delta, PM3D4);
+	fp_mul(&x0, &t, &delta);
+	fp_sqr(&chk, &x0);
+	fp_mul(&t, &t, &a->c1);
+	fp_mul(&t, &t, &HALF);      /* a1 / (2 x0), up to sign */
+	if (fp_eq(&chk, &delta)) {
+		y.c0 = x0;
+		y.c1 = t;
+	} else {
+		y.c1 = x0;
+		fp_neg(&y.c0, &t);
+	}
+	fp2_sqr(&y2, &y);
+	if (!fp2_eq(&y2, a))
+		return -1;
+	*r = y;
+	return 0;
 }
 
 int fp2_sgn0(const fp2 *a)

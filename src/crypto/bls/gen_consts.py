@@ -103,6 +103,11 @@ o("#define BLS_G2Y " + fmt_fp2(g2y))
 o("#define BLS_SSWU_A " + fmt_fp2((0, 240)))
 o("#define BLS_SSWU_B " + fmt_fp2((1012, 1012)))
 o("#define BLS_SSWU_Z " + fmt_fp2((p - 2, p - 1)))
+A_ = (0, 240); B_ = (1012, 1012); Z_ = (p - 2, p - 1)
+mba = f2mul(B_, f2inv(A_)); mba = ((-mba[0]) % p, (-mba[1]) % p)
+o("#define BLS_SSWU_MB_OVER_A " + fmt_fp2(mba))
+o("#define BLS_SSWU_B_OVER_ZA " + fmt_fp2(f2mul(B_, f2inv(f2mul(Z_, A_)))))
+o("#define BLS_HALF " + fmt_fp(pow(2, p - 2, p)))
 # RFC 9380 appendix E.3 (3-isogeny E2' -> E2), constant term first.
 xnum = [(0x5c759507e8e333ebb5b7a9a47d7ed8532c52d39fd3a042a88b58423c50ae15d5c2638e343d9c71c6238aaaaaaaa97d6,
          0x5c759507e8e333ebb5b7a9a47d7ed8532c52d39fd3a042a88b58423c50ae15d5c2638e343d9c71c6238aaaaaaaa97d6),

@@ -67,6 +67,7 @@ void bls_hash_to_field_fp2(fp2 u[2], const uint8_t *msg, size_t len, const uint8
 }
 
 static const fp2 SSWU_A = BLS_SSWU_A, SSWU_B = BLS_SSWU_B, SSWU_Z = BLS_SSWU_Z;
+static const fp2 SSWU_MB_OVER_A = BLS_SSWU_MB_OVER_A, SSWU_B_OVER_ZA = BLS_SSWU_B_OVER_ZA;
 static const fp2 ISO_XNUM[4] = BLS_ISO_XNUM, ISO_XDEN[3] = BLS_ISO_XDEN;
 static const fp2 ISO_YNUM[4] = BLS_ISO_YNUM, ISO_YDEN[4] = BLS_ISO_YDEN;
 
@@ -91,32 +92,26 @@ static void gx_eval(fp2 *r, const fp2 *x)
 
 void bls_map_to_curve_g2(g2p *r, const fp2 *u)
 {
-	fp2 u2, zu2, tv1, x1, x2, gx1, gx2, x, y, t;
+	fp2 u2, zu2, tv1, x1, x2, gx1, gx2, x, y;
 	fp2_sqr(&u2, u);
 	fp2_mul(&zu2, &SSWU_Z, &u2);
 	fp2_sqr(&tv1, &zu2);
 	fp2_add(&tv1, &tv1, &zu2);           /* Z^2 u^4 + Z u^2 */
 	if (fp2_is_zero(&tv1)) {
-		fp2_mul(&t, &SSWU_Z, &SSWU_A);
-		fp2_inv(&t, &t);
-		fp2_mul(&x1, &SSWU_B, &t);
+		x1 = SSWU_B_OVER_ZA;
 	} else {
 		fp2_inv(&tv1, &tv1);
 		fp2_add(&tv1, &tv1, &FP2_ONE);
-		fp2_inv(&t, &SSWU_A);
-		fp2_mul(&t, &t, &SSWU_B);
-		fp2_neg(&t, &t);
-		fp2_mul(&x1, &t, &tv1);
+		fp2_mul(&x1, &SSWU_MB_OVER_A, &tv1);
 	}
 	gx_eval(&gx1, &x1);
-	if (fp2_is_square(&gx1)) {
+	if (fp2_sqrt(&y, &gx1) == 0) {
 		x = x1;
-		fp2_sqrt(&y, &gx1);
 	} else {
 		fp2_mul(&x2, &zu2, &x1);
 		gx_eval(&gx2, &x2);
 		x = x2;
-		fp2_sqrt(&y, &gx2);
+		fp2_sqrt(&y, &gx2); /* gx1 or gx2 is a square by construction */
 	}
 	if (fp2_sgn0(u) != fp2_sgn0(&y))
 		fp2_neg(&y, &y);
