@@ -114,6 +114,14 @@ int tx_recovery_id(const struct tx *tx, int *recid);
 /* Recovers the sender's address. -CN_EINVAL for an out-of-range or high-s
  * signature, -CN_EVERIFY when no key recovers. */
 int tx_sender(const struct tx *tx, uint8_t addr[CORE_ADDR_LEN]);
+/* Turns an Ethereum legacy tx received on a network whose shard-0
+ * Ethereum chain ID is eth_chain_base into the Harmony form blocks store:
+ * shardID = toShardID = chain ID - base (must be < num_shards), fields and
+ * signature unchanged. Its sender is unchanged (an Ethereum chain ID leaves
+ * the shard fields unsigned), tx_eth_hash still gives the original hash and
+ * tx_hash now gives the Harmony hash. -CN_EINVAL for other forms or chain
+ * IDs outside the network. */
+int tx_from_eth(struct tx *tx, uint64_t eth_chain_base, uint32_t num_shards);
 /* Signs tx over tx->chain_id (0 for an unprotected legacy/Harmony tx):
  * sets v, r, s. */
 int tx_sign(struct tx *tx, const uint8_t secret[32]);

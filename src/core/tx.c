@@ -394,3 +394,13 @@ int tx_sign(struct tx *tx, const uint8_t secret[32])
 	bytes_wipe(sig, sizeof sig);
 	return 0;
 }
+
+int tx_from_eth(struct tx *tx, uint64_t eth_chain_base, uint32_t num_shards)
+{
+	if (tx->type != TX_LEGACY || tx->chain_id < eth_chain_base ||
+	    tx->chain_id - eth_chain_base >= num_shards || eth_chain_base < ETH_CHAIN_ID_MIN)
+		return -CN_EINVAL;
+	tx->type = TX_HARMONY;
+	tx->shard_id = tx->to_shard_id = (uint32_t)(tx->chain_id - eth_chain_base);
+	return 0;
+}

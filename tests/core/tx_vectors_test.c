@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "base/bytes.h"
+#include "base/err.h"
 #include "base/u256.h"
 #include "core/core.h"
 #include "crypto/crypto.h"
@@ -192,4 +193,62 @@ Test(core_tx, harmony_vectors)
 	cr_assert_eq(n, 64);
 	json_decref(j);
 	tu_report("harmony transactions", n);
+}
+
+/* Ethereum legacy txs on Harmony's Ethereum chain IDs become Harmony-form
+ * txs with derived shard fields; the sender and the Ethereum hash stay those
+ * of the vector, and the Harmony hash is that of the 11-field encoding. */
+Test(core_tx, ethereum_form_converts_to_harmony_form)
+{
+	json_t *j = tu_load_json("tx/ethers_transactions.json");
+	json_t *txs = json_object_get(j, "transactions");
+	size_t i, n = 0;
+	json_t *v;
+	json_array_foreach(txs, i, v) {
+		size_t rl;
+		uint8_t *raw = tu_hex(jstr(v, "raw"), &rl);
+		struct tx tx;
+		cr_assert_eq(tx_decode(&tx, raw, rl), 0);
+		uint64_t base = tx.chain_id >= 1666700000 ? 1666700000 : 1666600000;
+		int in_net = tx.type == TX_LEGACY && tx.chain_id >= 1666600000 &&
+		             tx.chain_id - base < 2;
+		int rc = tx_from_eth(&tx, base, 2);
+		if (!in_net) {
+			cr_assert_eq(rc, -CN_EINVAL, "vector %zu", i);
+			tx_free(&tx);
+			free(raw);
+			continue;
+		}
+		cr_assert_eq(rc, 0);
+		cr_assert_eq(tx.type, TX_HARMONY);
+		cr_assert_eq(tx.shard_id, (uint32_t)(tx.chain_id - base));
+		cr_assert_eq(tx.to_shard_id, tx.shard_id);
+		uint8_t h[32], addr[20];
+		cr_assert_eq(tx_eth_hash(&tx, h), 0);
+		expect_hex(h, 32, jstr(v, "hash"), "eth hash", i);
+		cr_assert_eq(tx_signing_hash(&tx, h), 0);
+		expect_hex(h, 32, jstr(v, "signingHash"), "signing hash", i);
+		cr_assert_eq(tx_sender(&tx, addr), 0);
+		expect_addr(addr, jstr(v, "sender"), "sender", i);
+		uint8_t *enc;
+		size_t el;
+		cr_assert_eq(tx_encode(&tx, &enc, &el), 0);
+		uint8_t k[32];
+		keccak256(enc, el, k);
+		cr_assert_eq(tx_hash(&tx, h), 0);
+		cr_assert(memcmp(h, k, 32) == 0);
+		struct tx back;
+		cr_assert_eq(tx_decode(&back, enc, el), 0);
+		cr_assert_eq(back.type, TX_HARMONY);
+		cr_assert_eq(tx_sender(&back, addr), 0);
+		expect_addr(addr, jstr(v, "sender"), "sender after re-decode", i);
+		tx_free(&back);
+		free(enc);
+		tx_free(&tx);
+		free(raw);
+		n++;
+	}
+	cr_assert_gt(n, 0);
+	json_decref(j);
+	tu_report("ethers legacy txs converted to Harmony form", n);
 }
