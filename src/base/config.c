@@ -809,7 +809,9 @@ static int parse_int_text(const char *s, int64_t *out)
 {
 	char *end;
 	errno = 0;
-	long long v = strtoll(s, &end, 0);
+	const char *d = *s == '-' || *s == '+' ? s + 1 : s;
+	/* Decimal, or hex after 0x; a leading zero does not mean octal. */
+	long long v = strtoll(s, &end, d[0] == '0' && (d[1] == 'x' || d[1] == 'X') ? 16 : 10);
 	if (!*s || *end || errno)
 		return -CN_EINVAL;
 	*out = v;

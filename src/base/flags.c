@@ -28,6 +28,14 @@ static int parse_bool(const char *v, int *out)
 	return -CN_EINVAL;
 }
 
+/* Decimal, or hex after 0x; a leading 0 is not octal (--port 010 is 10). */
+static int num_base(const char *v)
+{
+	if (*v == '-' || *v == '+')
+		v++;
+	return v[0] == '0' && (v[1] == 'x' || v[1] == 'X') ? 16 : 10;
+}
+
 static int set_value(struct cn_flag *f, const char *v, char *err, size_t errcap)
 {
 	char *end;
@@ -43,7 +51,7 @@ static int set_value(struct cn_flag *f, const char *v, char *err, size_t errcap)
 		break;
 	case CN_FLAG_INT: {
 		errno = 0;
-		long long x = strtoll(v, &end, 0);
+		long long x = strtoll(v, &end, num_base(v));
 		if (!*v || *end || errno) {
 			snprintf(err, errcap, "flag --%s: '%s' is not an integer%s", f->name, v,
 				 errno == ERANGE ? " in range" : "");
@@ -54,7 +62,7 @@ static int set_value(struct cn_flag *f, const char *v, char *err, size_t errcap)
 	}
 	case CN_FLAG_UINT: {
 		errno = 0;
-		unsigned long long x = strtoull(v, &end, 0);
+		unsigned long long x = strtoull(v, &end, num_base(v));
 		if (!*v || *end || errno || v[0] == '-' || v[0] == '+' || v[0] == ' ') {
 			snprintf(err, errcap, "flag --%s: '%s' is not an unsigned integer%s", f->name, v,
 				 errno == ERANGE ? " in range" : "");

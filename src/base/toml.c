@@ -515,6 +515,8 @@ static struct kv *table_find(const struct cn_toml_value *t, const char *key)
 static int table_add(struct parser *ps, struct cn_toml_value *t, const char *key, struct pos at,
 		     struct cn_toml_value *v)
 {
+	if (t->u.tab.n == CN_TOML_MAX_KEYS)
+		return fail_at(ps, at, "more than %d keys in one table", CN_TOML_MAX_KEYS);
 	if (t->u.tab.n == t->u.tab.cap) {
 		size_t cap = t->u.tab.cap ? 2 * t->u.tab.cap : 8;
 		struct kv *items = cn_arena_alloc(ps->a, cap * sizeof *items);

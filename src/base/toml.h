@@ -16,7 +16,8 @@
  *
  * Errors: -CN_EPARSE and a message "line L, column C: what went wrong".
  * Duplicate keys and tables are errors; nesting is limited to
- * CN_TOML_MAX_DEPTH so that hostile input cannot exhaust the stack. */
+ * CN_TOML_MAX_DEPTH so that hostile input cannot exhaust the stack, and a
+ * table holds at most CN_TOML_MAX_KEYS keys. */
 #ifndef CANON_BASE_TOML_H
 #define CANON_BASE_TOML_H
 
@@ -24,6 +25,9 @@
 #include <stdint.h>
 
 #define CN_TOML_MAX_DEPTH 64
+/* Keys per table. Look-ups are linear (tables in config files are small);
+ * the cap keeps a hostile file from making parsing quadratic. */
+#define CN_TOML_MAX_KEYS 4096
 
 enum cn_toml_type {
 	CN_TOML_STRING,

@@ -207,6 +207,10 @@ Test(config, set_like_flags)
 	char err[256];
 	cr_assert_eq(cn_config_set(c, "P2P.Port", "9001", err, sizeof err), 0);
 	cr_assert_eq(c->p2p.port, 9001);
+	cr_assert_eq(cn_config_set(c, "Sync.Concurrency", "010", err, sizeof err), 0);
+	cr_assert_eq(c->sync.concurrency, 10);
+	cr_assert_eq(cn_config_set(c, "Sync.Concurrency", "0x10", err, sizeof err), 0);
+	cr_assert_eq(c->sync.concurrency, 16);
 	cr_assert_eq(cn_config_set(c, "Sync.StagedSyncCfg.UseMemDB", "false", err, sizeof err), 0);
 	cr_assert(!c->sync.staged.use_mem_db);
 	cr_assert_eq(cn_config_set(c, "Log.VerbosePrints.Config", "false", err, sizeof err), 0);

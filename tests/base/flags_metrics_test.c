@@ -56,6 +56,12 @@ Test(flags, forms_and_positionals)
 	cr_assert(!res.help);
 	cr_assert(f[0].set && f[2].set && !f[5].set == 0);
 	cn_flags_result_free(&res);
+	/* Leading zeros stay decimal; 0x is hex. */
+	char *argv2[] = {"--p2p.port=010", "--run.shard", "0x10"};
+	cr_assert_eq(cn_flags_parse(f, 3, argv2, &res, err, sizeof err), 0, "%s", err);
+	cr_assert_eq(o.port, 10);
+	cr_assert_eq(o.shard, 16);
+	cn_flags_result_free(&res);
 }
 
 static void expect_error(char **argv, int argc, const char *want)

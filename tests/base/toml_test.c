@@ -300,6 +300,25 @@ Test(toml, depth_is_bounded)
 	free(text);
 }
 
+Test(toml, keys_per_table_are_bounded)
+{
+	size_t cap = 20 * (CN_TOML_MAX_KEYS + 1) + 16, n = 0;
+	char *text = malloc(cap);
+	for (int i = 0; i < CN_TOML_MAX_KEYS; i++)
+		n += (size_t)snprintf(text + n, cap - n, "k%d = %d\n", i, i);
+	struct cn_toml_doc *doc;
+	char err[128];
+	cr_assert_eq(cn_toml_parse(text, n, &doc, err, sizeof err), 0, "%s", err);
+	int64_t v;
+	cr_assert_eq(cn_toml_get_int(cn_toml_root(doc), "k4095", &v), 0);
+	cr_assert_eq(v, 4095);
+	cn_toml_free(doc);
+	n += (size_t)snprintf(text + n, cap - n, "one_more = 1\n");
+	cr_assert_eq(cn_toml_parse(text, n, &doc, err, sizeof err), -CN_EPARSE);
+	cr_assert_str_eq(err, "line 4097, column 1: more than 4096 keys in one table");
+	free(text);
+}
+
 Test(toml, embedded_nul_and_errcap)
 {
 	struct cn_toml_doc *doc;
