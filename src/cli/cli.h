@@ -13,6 +13,7 @@ struct cli_command {
 };
 
 int cli_version(int argc, char **argv);
+int cli_sim(int argc, char **argv);
 int cli_keys(int argc, char **argv);
 int cli_config(int argc, char **argv);
 

@@ -6,6 +6,7 @@
 
 static const struct cli_command commands[] = {
 	{"version", "print version, git commit and build flags", cli_version},
+	{"sim", "run the deterministic consensus simulator", cli_sim},
 	{"keys", "create, import, show and use encrypted BLS key files", cli_keys},
 	{"config", "print default or check harmony.conf-style TOML configs", cli_config},
 };
