@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/bytes.h"
 #include "base/err.h"
 #include "codec/rlp.h"
 #include "crypto/crypto.h"
@@ -804,4 +805,29 @@ int trie_root(struct trie *t, uint8_t out[TRIE_HASH_LEN])
 int trie_commit(struct trie *t, uint8_t out[TRIE_HASH_LEN])
 {
 	return root_hash(t, out, 1);
+}
+
+/* ---- list roots --------------------------------------------------------- */
+
+size_t trie_index_key(uint64_t i, uint8_t out[9])
+{
+	uint8_t be[8];
+	size_t n = 0;
+	for (uint64_t v = i; v; v >>= 8)
+		n++;
+	store_be64(be, i);
+	return rlp_write_bytes(out, be + 8 - n, n);
+}
+
+int trie_list_root(const struct trie_blob *items, size_t n, uint8_t out[TRIE_HASH_LEN])
+{
+	struct trie t;
+	uint8_t key[9];
+	int rc = trie_init(&t, NULL, NULL, 0);
+	for (size_t i = 0; !rc && i < n; i++)
+		rc = trie_put(&t, key, trie_index_key(i, key), items[i].ptr, items[i].len);
+	if (!rc)
+		rc = trie_root(&t, out);
+	trie_free(&t);
+	return rc;
 }

@@ -100,12 +100,22 @@ int trie_root(struct trie *t, uint8_t out[TRIE_HASH_LEN]);
 /* The root hash, after writing every new node to the trie's db. */
 int trie_commit(struct trie *t, uint8_t out[TRIE_HASH_LEN]);
 
-/* ---- proofs ------------------------------------------------------------- */
-
 struct trie_blob {
 	const uint8_t *ptr;
 	size_t len;
 };
+
+/* ---- list roots --------------------------------------------------------- */
+
+/* The key of list item i: its index as an RLP integer (0 is 0x80). Writes at
+ * most 9 bytes; returns the length. */
+size_t trie_index_key(uint64_t i, uint8_t out[9]);
+/* The root of the trie mapping trie_index_key(i) to items[i]: the
+ * transactions and receipts roots of a block header (go-ethereum's and
+ * Harmony's DeriveSha). */
+int trie_list_root(const struct trie_blob *items, size_t n, uint8_t out[TRIE_HASH_LEN]);
+
+/* ---- proofs ------------------------------------------------------------- */
 
 /* A proof: the RLP of each hashed node from the root towards the key. */
 struct trie_proof {
