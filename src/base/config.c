@@ -158,12 +158,14 @@ static const struct field fields[] = {
 	COUNT("Sync", "MaxAdvertiseWaitTime", sync.max_advertise_wait_time),
 	BOOL("Sync.StagedSyncCfg", "TurboMode", sync.staged.turbo_mode),
 	BOOL("Sync.StagedSyncCfg", "DoubleCheckBlockHashes", sync.staged.double_check_block_hashes),
+	/* 0 is valid in the staged-sync sizes: Harmony reads it as "no limit" or
+	 * "use the built-in value", and its sample configs contain it. */
 	COUNT("Sync.StagedSyncCfg", "MaxBlocksPerSyncCycle", sync.staged.max_blocks_per_sync_cycle),
 	COUNT("Sync.StagedSyncCfg", "MaxBackgroundBlocks", sync.staged.max_background_blocks),
-	INT("Sync.StagedSyncCfg", "InsertChainBatchSize", sync.staged.insert_chain_batch_size, 1, 1000000),
+	COUNT("Sync.StagedSyncCfg", "InsertChainBatchSize", sync.staged.insert_chain_batch_size),
 	BOOL("Sync.StagedSyncCfg", "VerifyAllSig", sync.staged.verify_all_sig),
-	INT("Sync.StagedSyncCfg", "VerifyHeaderBatchSize", sync.staged.verify_header_batch_size, 1, 1000000),
-	INT("Sync.StagedSyncCfg", "MaxMemSyncCycleSize", sync.staged.max_mem_sync_cycle_size, 1, 1000000),
+	COUNT("Sync.StagedSyncCfg", "VerifyHeaderBatchSize", sync.staged.verify_header_batch_size),
+	COUNT("Sync.StagedSyncCfg", "MaxMemSyncCycleSize", sync.staged.max_mem_sync_cycle_size),
 	BOOL("Sync.StagedSyncCfg", "UseMemDB", sync.staged.use_mem_db),
 	BOOL("Sync.StagedSyncCfg", "LogProgress", sync.staged.log_progress),
 	BOOL("Sync.StagedSyncCfg", "DebugMode", sync.staged.debug_mode),

@@ -4,7 +4,10 @@
  * ([General], [Network], [P2P], [HTTP], [WS], [RPCOpt], [BLSKeys], [TxPool],
  * [Pprof], [Log], [Sync] with [Sync.StagedSyncCfg], [Sys], [Consensus],
  * [Prometheus], [DNSSync], [ShardData], [GPO], [Cache], [Localnet]) with the
- * same key names, so an existing harmony.conf loads as it is.
+ * same key names, so a harmony.conf written by Harmony's `config dump` loads
+ * as it is. Harmony's optional maintenance sections ([Devnet], [Revert],
+ * [Preimage], [TiKV], [Legacy]) and retired keys are not part of canon's
+ * config and are reported as unknown.
  *
  * The intended flow: cn_config_defaults() for the chosen network, then
  * cn_config_load() to override from a file (a file naming another network

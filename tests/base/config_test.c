@@ -139,6 +139,35 @@ Test(config, file_overrides_defaults)
 	free(want);
 }
 
+Test(config, harmony_style_file_loads)
+{
+	/* The shape Harmony's own dump writes: keys sorted alphabetically,
+	 * durations such as "120s" and "30m", PriceLimit as a float, zeros in
+	 * the staged-sync sizes, a tab-indented key. */
+	const char *text =
+		"Version = \"2.5.13\"\n\n"
+		"[DNSSync]\n  Client = true\n  Port = 6000\n  Server = true\n  ServerPort = 6000\n  Zone = \"t.hmny.io\"\n\n"
+		"[General]\n  DataDir = \"/data\"\n  IsArchival = true\n  NodeType = \"explorer\"\n  ShardID = 0\n\n"
+		"[HTTP]\n  IdleTimeout = \"120s\"\n  IP = \"0.0.0.0\"\n  RosettaEnabled = true\n\n"
+		"[Sync]\n  Concurrency = 7\n  Downloader = false\n  Enabled = false\n\n"
+		"  [Sync.StagedSyncCfg]\n    InsertChainBatchSize = 0\n    MaxBlocksPerSyncCycle = 0\n    TurboMode = false\n\n"
+		"[TxPool]\n  Lifetime = \"30m\"\n  PriceLimit = 100e9\n"
+		"\tGlobalQueue = 5120\n";
+	struct cn_config *c = new_cfg();
+	char err[256];
+	cr_assert_eq(cn_config_load(c, CN_NET_MAINNET, text, strlen(text), err, sizeof err), 0, "%s", err);
+	cr_assert_str_eq(c->version, "2.5.13");
+	cr_assert_str_eq(c->general.node_type, "explorer");
+	cr_assert_eq(c->http.idle_timeout_ms, 120000);
+	cr_assert_eq(c->tx_pool.lifetime_ms, 1800000);
+	cr_assert_eq(c->sync.concurrency, 7);
+	cr_assert_eq(c->sync.min_peers, 6);
+	cr_assert_eq(c->sync.staged.insert_chain_batch_size, 0);
+	cr_assert(!c->sync.staged.turbo_mode);
+	cr_assert(c->sync.staged.use_mem_db);
+	free(c);
+}
+
 static void load_err(const char *text, int want_rc, const char *want)
 {
 	struct cn_config *c = new_cfg();
