@@ -384,3 +384,54 @@ Test(store, trie_nodes_persist)
 	store_abort(t);
 	store_close(s);
 }
+
+/* Another process grows the map past this process's size; this process
+ * must adopt the new size (MDB_MAP_RESIZED) instead of failing, and read
+ * what was written. */
+Test(store, adopts_map_grown_by_another_process)
+{
+	struct store *s;
+	struct store_opts small = {.map_size = 1 << 20};
+	cr_assert_eq(store_open(&s, tmpdir, &small), 0);
+	size_t before = store_map_size(s);
+
+	pid_t pid = fork();
+	cr_assert(pid >= 0);
+	if (pid == 0) {
+		struct store *w;
+		struct store_opts big = {.map_size = 64 << 20};
+		if (store_open(&w, tmpdir, &big) != 0)
+			_exit(10);
+		struct store_txn *t;
+		if (store_begin(w, 1, &t) != 0)
+			_exit(11);
+		uint8_t val[1000] = {0};
+		for (int i = 0; i < 4000; i++) {
+			uint8_t key[8];
+			store_be64(key, (uint64_t)i);
+			val[0] = (uint8_t)i;
+			if (store_put(t, STORE_BODIES, key, 8, val, sizeof val) != 0)
+				_exit(12);
+		}
+		if (store_commit(t) != 0)
+			_exit(13);
+		store_close(w);
+		_exit(0);
+	}
+	int st;
+	cr_assert_eq(waitpid(pid, &st, 0), pid);
+	cr_assert(WIFEXITED(st) && WEXITSTATUS(st) == 0, "child status %d", WEXITSTATUS(st));
+
+	struct store_txn *t;
+	cr_assert_eq(store_begin(s, 0, &t), 0);
+	size_t n;
+	cr_assert_eq(store_count(t, STORE_BODIES, &n), 0);
+	cr_assert_eq(n, 4000);
+	store_abort(t);
+	cr_assert_gt(store_map_size(s), before);
+	/* and it can still write */
+	cr_assert_eq(store_begin(s, 1, &t), 0);
+	put_str(t, STORE_BODIES, "after", "resize");
+	cr_assert_eq(store_commit(t), 0);
+	store_close(s);
+}
