@@ -358,7 +358,7 @@ static struct kv *model_slot(struct kv *m, size_t *n, const struct kv *e)
 
 Test(trie, random_ops_match_final_set)
 {
-	int rounds = tu_long() ? 3000 : 300;
+	int rounds = tu_long() ? 5000 : 600;
 	struct trie_memdb *mdb;
 	cr_assert_eq(trie_memdb_new(&mdb), 0);
 	struct trie_db db = trie_memdb_db(mdb);
@@ -653,4 +653,52 @@ Test(trie, list_root)
 	cr_assert(memcmp(root, x, 32) == 0);
 	free(x);
 	trie_free(&t);
+}
+
+/* A db that answers every lookup with the same bytes. */
+static const uint8_t *bogus_node;
+static size_t bogus_len;
+static int bogus_get(void *ctx, const uint8_t hash[32], const uint8_t **val, size_t *len)
+{
+	(void)ctx, (void)hash;
+	*val = bogus_node;
+	*len = bogus_len;
+	return 0;
+}
+
+Test(trie, corrupt_db_is_an_error)
+{
+	struct trie_db db = { NULL, bogus_get, NULL };
+	struct trie t;
+	const uint8_t *v;
+	size_t vl;
+	/* Bytes that do not hash to the requested node. */
+	static const uint8_t leaf[] = { 0xc4, 0x82, 0x20, 0x80, 0x61 };
+	uint8_t root[32] = { 7 };
+	bogus_node = leaf;
+	bogus_len = sizeof leaf;
+	cr_assert_eq(trie_init(&t, &db, root, 0), 0);
+	cr_assert_eq(trie_get(&t, (const uint8_t *)"\x80", 1, &v, &vl), -CN_EVERIFY);
+	trie_free(&t);
+	/* Bytes that hash right but are no node: a list of three items, a
+	 * hex-prefix flag above 3, an extension whose child is neither a hash
+	 * nor an embedded node, an extension with an empty path, a nonzero pad
+	 * nibble. */
+	static const uint8_t *bad[] = {
+		(const uint8_t *)"\xc3\x80\x80\x80",
+		(const uint8_t *)"\xc2\x40\x61",
+		(const uint8_t *)"\xc2\x11\x61",
+		(const uint8_t *)"\xc2\x00\xc0",
+		(const uint8_t *)"\xc2\x21\x61",
+	};
+	static const size_t badlen[] = { 4, 3, 3, 3, 3 };
+	for (size_t i = 0; i < 5; i++) {
+		bogus_node = bad[i];
+		bogus_len = badlen[i];
+		keccak256(bad[i], badlen[i], root);
+		cr_assert_eq(trie_init(&t, &db, root, 0), 0);
+		int rc = trie_get(&t, (const uint8_t *)"\x80", 1, &v, &vl);
+		cr_assert(rc == -CN_EINVAL || rc == -CN_ENONCANON, "case %zu: %d", i, rc);
+		trie_free(&t);
+	}
 }
