@@ -807,6 +807,29 @@ int trie_commit(struct trie *t, uint8_t out[TRIE_HASH_LEN])
 	return root_hash(t, out, 1);
 }
 
+int trie_evict(struct trie *t)
+{
+	/* Every change touches the root, and commit cleans every node, so a
+	 * clean root means nothing in memory is missing from the db. */
+	if (!t->root || t->root->type == NODE_HASH)
+		return 0;
+	if (t->root->dirty)
+		return -CN_ESTATE;
+	uint8_t root[32];
+	int rc = root_hash(t, root, 0);
+	if (rc)
+		return rc;
+	struct trie_node *stub = node_new(NODE_HASH);
+	if (!stub)
+		return -CN_ENOMEM;
+	memcpy(stub->ref, root, 32);
+	stub->ref_len = 32;
+	stub->dirty = 0;
+	node_free(t->root);
+	t->root = stub;
+	return 0;
+}
+
 /* ---- list roots --------------------------------------------------------- */
 
 size_t trie_index_key(uint64_t i, uint8_t out[9])

@@ -99,6 +99,10 @@ int trie_delete(struct trie *t, const uint8_t *key, size_t klen);
 int trie_root(struct trie *t, uint8_t out[TRIE_HASH_LEN]);
 /* The root hash, after writing every new node to the trie's db. */
 int trie_commit(struct trie *t, uint8_t out[TRIE_HASH_LEN]);
+/* Frees every node held in memory, keeping only the root hash; later
+ * accesses load nodes from the db again. Bounds the memory of a long-lived
+ * trie. -CN_ESTATE if there are uncommitted changes. */
+int trie_evict(struct trie *t);
 
 struct trie_blob {
 	const uint8_t *ptr;

@@ -702,3 +702,41 @@ Test(trie, corrupt_db_is_an_error)
 		trie_free(&t);
 	}
 }
+
+Test(trie, evict_after_commit)
+{
+	struct trie_memdb *m;
+	cr_assert_eq(trie_memdb_new(&m), 0);
+	struct trie_db db = trie_memdb_db(m);
+	struct trie t, f;
+	cr_assert_eq(trie_init(&t, &db, NULL, TRIE_SECURE), 0);
+	cr_assert_eq(trie_init(&f, NULL, NULL, TRIE_SECURE), 0);
+	uint8_t k[4], r1[32], r2[32];
+	for (uint32_t i = 0; i < 500; i++) {
+		memcpy(k, &i, 4);
+		cr_assert_eq(trie_put(&t, k, 4, k, 4), 0);
+		cr_assert_eq(trie_put(&f, k, 4, k, 4), 0);
+		if (i % 100 == 99) {
+			cr_assert_eq(trie_evict(&t), -CN_ESTATE);   /* uncommitted */
+			cr_assert_eq(trie_commit(&t, r1), 0);
+			cr_assert_eq(trie_evict(&t), 0);
+			cr_assert_eq(trie_root(&t, r2), 0);
+			cr_assert(memcmp(r1, r2, 32) == 0);
+		}
+	}
+	for (uint32_t i = 0; i < 500; i += 3) {
+		memcpy(k, &i, 4);
+		const uint8_t *v;
+		size_t vl;
+		cr_assert_eq(trie_get(&t, k, 4, &v, &vl), 0);
+		cr_assert(vl == 4 && memcmp(v, k, 4) == 0);
+		cr_assert_eq(trie_delete(&t, k, 4), 0);
+		cr_assert_eq(trie_delete(&f, k, 4), 0);
+	}
+	cr_assert_eq(trie_commit(&t, r1), 0);
+	cr_assert_eq(trie_root(&f, r2), 0);
+	cr_assert(memcmp(r1, r2, 32) == 0);
+	trie_free(&t);
+	trie_free(&f);
+	trie_memdb_free(m);
+}
