@@ -126,6 +126,17 @@ Test(bls_props, group_laws)
 	g2_mul_ct(&c, &h, k2);
 	g2_mul_vt(&d, &h, k2, 4);
 	cr_assert(g2_eq(&c, &d));
+	/* the psi-based (GLS) multiplication agrees, also for scalars near r */
+	for (int it = 0; it < 6; it++) {
+		uint64_t k[4] = {rnd(), rnd(), rnd(), rnd() & 0x73eda753299d7d47ULL};
+		if (it == 0) {
+			k[0] = 0xffffffff00000000ULL; k[1] = 0x53bda402fffe5bfeULL;
+			k[2] = 0x3339d80809a1d805ULL; k[3] = 0x73eda753299d7d48ULL; /* r - 1 */
+		}
+		g2_mul_ct_gls(&x, &d, k);
+		g2_mul_vt(&y, &d, k, 4);
+		cr_assert(g2_eq(&x, &y), "gls %d", it);
+	}
 	/* P + P = 2P, P - P = O, commutativity */
 	g1_add(&t, &a, &a);
 	g1_dbl(&u, &a);

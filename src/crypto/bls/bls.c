@@ -284,7 +284,7 @@ static void sign_dst(const uint64_t k[4], const uint8_t *msg, size_t len, const 
 	g2p hp, r;
 	bls_hash_to_g2(&h, msg, len, (const uint8_t *)dst, strlen(dst));
 	g2_from_affine(&hp, &h);
-	g2_mul_ct(&r, &hp, k);
+	g2_mul_ct_gls(&r, &hp, k); /* H(m) is in G2 after cofactor clearing */
 	g2_to_affine(&a, &r);
 	DECLASSIFY(&a, sizeof a);
 	sig_out(sig, &a);

@@ -111,6 +111,8 @@ int g2_eq(const g2p *a, const g2p *b);
 void g2_mul_ct(g2p *r, const g2p *a, const uint64_t k[4]);
 void g2_mul_vt(g2p *r, const g2p *a, const uint64_t *k, int nlimbs);
 void g2_psi(g2p *r, const g2p *a);
+/* k P for P in G2 (not checked), constant time in k */
+void g2_mul_ct_gls(g2p *r, const g2p *p, const uint64_t k[4]);
 int g2a_on_curve(const g2a *a);
 int g2_in_subgroup(const g2a *a);
 void g2_clear_cofactor(g2p *r, const g2p *a);

@@ -137,6 +137,66 @@ static void g2_mul_x(g2p *r, const g2p *a)
 	g2_neg(r, r);
 }
 
+/* k = q |x| + rem for a 256-bit k, by restoring binary division with masks
+ * instead of branches or the (variable-time) div instruction. */
+static void div_x_ct(uint64_t q[4], uint64_t *rem, const uint64_t k[4])
+{
+	unsigned __int128 r = 0;
+	uint64_t out[4] = {0};
+	for (int i = 255; i >= 0; i--) {
+		r = (r << 1) | ((k[i / 64] >> (i % 64)) & 1);
+		unsigned __int128 d = r - X_ABS[0];
+		uint64_t ge = (uint64_t)(d >> 127) ^ 1; /* r >= |x| (r < 2^65) */
+		unsigned __int128 m = (unsigned __int128)0 - ge;
+		r = (r & ~m) | (d & m);
+		out[i / 64] |= ge << (i % 64);
+	}
+	memcpy(q, out, sizeof out);
+	*rem = (uint64_t)r;
+}
+
+/* Constant-time k P for P in G2 through psi (GLS): with k written in base
+ * |x| as d0 + d1 |x| + d2 |x|^2 + d3 |x|^3 (k < r < |x|^4) and
+ * |x| P = -psi(P) on G2, k P is a 4-way sum with 64-bit scalars, so one
+ * doubling per bit of d_i instead of per bit of k. */
+void g2_mul_ct_gls(g2p *r, const g2p *p, const uint64_t k[4])
+{
+	uint64_t d[4], q[4], t[4];
+	g2p base[4], tab[16], acc, sel;
+	memcpy(t, k, sizeof t);
+	for (int i = 0; i < 3; i++) {
+		div_x_ct(q, &d[i], t);
+		memcpy(t, q, sizeof t);
+	}
+	d[3] = t[0]; /* < |x| because k < |x|^4 */
+	base[0] = *p;
+	g2_psi(&base[1], p);
+	g2_psi(&base[2], &base[1]);
+	g2_psi(&base[3], &base[2]);
+	g2_neg(&base[1], &base[1]);
+	g2_neg(&base[3], &base[3]);
+	g2_set_inf(&tab[0]);
+	for (int i = 0; i < 4; i++) {
+		int b = 1 << i;
+		tab[b] = base[i];
+		for (int j = 1; j < b; j++)
+			g2_add(&tab[b + j], &tab[j], &base[i]);
+	}
+	g2_set_inf(&acc);
+	for (int bit = 63; bit >= 0; bit--) {
+		uint64_t m = ((d[0] >> bit) & 1) | (((d[1] >> bit) & 1) << 1) |
+		             (((d[2] >> bit) & 1) << 2) | (((d[3] >> bit) & 1) << 3);
+		g2_dbl(&acc, &acc);
+		sel = tab[0];
+		for (uint64_t i = 1; i < 16; i++)
+			g2_cmov(&sel, &tab[i], ((i ^ m) - 1) >> 63);
+		g2_add(&acc, &acc, &sel);
+	}
+	*r = acc;
+	memset(d, 0, sizeof d);
+	memset(t, 0, sizeof t);
+}
+
 /* Same paper: P is in G2 iff psi(P) = x P. */
 int g2_in_subgroup(const g2a *a)
 {

@@ -44,7 +44,7 @@ static inline __attribute__((always_inline)) void reduce_once(uint64_t r[6], con
 		r[i] = (a[i] & keep) | (d[i] & ~keep);
 }
 
-void fp_add(fp *r, const fp *a, const fp *b)
+static inline __attribute__((always_inline)) void add_(fp *r, const fp *a, const fp *b)
 {
 	unsigned long long s[6];
 	unsigned char c = 0;
@@ -53,9 +53,7 @@ void fp_add(fp *r, const fp *a, const fp *b)
 	reduce_once(r->l, (const uint64_t *)s, c);
 }
 
-void fp_dbl(fp *r, const fp *a) { fp_add(r, a, a); }
-
-void fp_sub(fp *r, const fp *a, const fp *b)
+static inline __attribute__((always_inline)) void sub_(fp *r, const fp *a, const fp *b)
 {
 	unsigned long long d[6], o;
 	unsigned char bo = 0, c = 0;
@@ -68,10 +66,10 @@ void fp_sub(fp *r, const fp *a, const fp *b)
 	}
 }
 
-void fp_neg(fp *r, const fp *a)
-{
-	fp_sub(r, &FP_ZERO, a);
-}
+void fp_add(fp *r, const fp *a, const fp *b) { add_(r, a, b); }
+void fp_sub(fp *r, const fp *a, const fp *b) { sub_(r, a, b); }
+void fp_dbl(fp *r, const fp *a) { add_(r, a, a); }
+void fp_neg(fp *r, const fp *a) { sub_(r, &FP_ZERO, a); }
 
 /* CIOS Montgomery multiplication, fully unrolled: the product row and the
  * reduction row are interleaved so t never grows past 7 words. */
@@ -104,6 +102,14 @@ static inline __attribute__((always_inline)) void mont_mul(uint64_t r[6], const 
 
 void fp_mul(fp *r, const fp *a, const fp *b) { mont_mul(r->l, a->l, b->l); }
 void fp_sqr(fp *r, const fp *a) { mont_mul(r->l, a->l, a->l); }
+
+/* From here on the tower code uses the inlined forms. */
+#define fp_add(r, a, b) add_((r), (a), (b))
+#define fp_sub(r, a, b) sub_((r), (a), (b))
+#define fp_dbl(r, a) add_((r), (a), (a))
+#define fp_neg(r, a) sub_((r), &FP_ZERO, (a))
+#define fp_mul(r, a, b) mont_mul((r)->l, (a)->l, (b)->l)
+#define fp_sqr(r, a) mont_mul((r)->l, (a)->l, (a)->l)
 
 void fp_pow(fp *r, const fp *a, const uint64_t e[6])
 {
@@ -242,17 +248,82 @@ void fp2_neg(fp2 *r, const fp2 *a) { fp_neg(&r->c0, &a->c0); fp_neg(&r->c1, &a->
 void fp2_dbl(fp2 *r, const fp2 *a) { fp_dbl(&r->c0, &a->c0); fp_dbl(&r->c1, &a->c1); }
 void fp2_conj(fp2 *r, const fp2 *a) { r->c0 = a->c0; fp_neg(&r->c1, &a->c1); }
 
+/* Double-width product (no reduction) and Montgomery reduction, so Fp2
+ * multiplication reduces twice instead of three times (lazy reduction). */
+static inline __attribute__((always_inline)) void mul_wide(uint64_t t[12], const uint64_t a[6],
+                                                           const uint64_t b[6])
+{
+	for (int i = 0; i < 12; i++)
+		t[i] = 0;
+#pragma GCC unroll 6
+	for (int i = 0; i < 6; i++) {
+		uint64_t c = 0;
+#pragma GCC unroll 6
+		for (int j = 0; j < 6; j++) {
+			u128 x = (u128)a[j] * b[i] + t[i + j] + c;
+			t[i + j] = (uint64_t)x;
+			c = (uint64_t)(x >> 64);
+		}
+		t[i + 6] = c;
+	}
+}
+
+/* t < p * 2^384 -> t / 2^384 mod p */
+static inline __attribute__((always_inline)) void redc(uint64_t r[6], uint64_t t[12])
+{
+	uint64_t hi = 0;
+#pragma GCC unroll 6
+	for (int i = 0; i < 6; i++) {
+		uint64_t m = t[i] * BLS_N0, c = 0;
+#pragma GCC unroll 6
+		for (int j = 0; j < 6; j++) {
+			u128 x = (u128)m * P[j] + t[i + j] + c;
+			t[i + j] = (uint64_t)x;
+			c = (uint64_t)(x >> 64);
+		}
+		/* fold the row's carry into t[i+6], remembering the overflow */
+		u128 x = (u128)t[i + 6] + c + hi;
+		t[i + 6] = (uint64_t)x;
+		hi = (uint64_t)(x >> 64);
+	}
+	reduce_once(r, t + 6, hi);
+}
+
+static const uint64_t P2_WIDE[12] = BLS_P2_WIDE;
+
 void fp2_mul(fp2 *r, const fp2 *a, const fp2 *b)
 {
-	fp t0, t1, s0, s1;
-	fp_mul(&t0, &a->c0, &b->c0);
-	fp_mul(&t1, &a->c1, &b->c1);
-	fp_add(&s0, &a->c0, &a->c1);
-	fp_add(&s1, &b->c0, &b->c1);
-	fp_mul(&s0, &s0, &s1);
-	fp_sub(&r->c0, &t0, &t1);
-	fp_sub(&s0, &s0, &t0);
-	fp_sub(&r->c1, &s0, &t1);
+	uint64_t t0[12], t1[12], t2[12];
+	fp s0, s1;
+	unsigned long long d[12];
+	unsigned char bo = 0, c = 0;
+	/* unreduced sums (< 2p < 2^382) keep t2 - t0 - t1 an exact integer */
+	for (int i = 0; i < 6; i++) {
+		c = _addcarry_u64(c, a->c0.l[i], a->c1.l[i], (unsigned long long *)&s0.l[i]);
+	}
+	c = 0;
+	for (int i = 0; i < 6; i++) {
+		c = _addcarry_u64(c, b->c0.l[i], b->c1.l[i], (unsigned long long *)&s1.l[i]);
+	}
+	c = 0;
+	mul_wide(t0, a->c0.l, b->c0.l);
+	mul_wide(t1, a->c1.l, b->c1.l);
+	mul_wide(t2, s0.l, s1.l);
+	/* c1 = t2 - t0 - t1 >= 0 (it is a0 b1 + a1 b0 as an integer) */
+	for (int i = 0; i < 12; i++)
+		bo = _subborrow_u64(bo, t2[i], t0[i], &d[i]);
+	bo = 0;
+	for (int i = 0; i < 12; i++)
+		bo = _subborrow_u64(bo, d[i], t1[i], (unsigned long long *)&t2[i]);
+	/* c0 = t0 - t1, plus p^2 if negative, stays below p * 2^384 */
+	bo = 0;
+	for (int i = 0; i < 12; i++)
+		bo = _subborrow_u64(bo, t0[i], t1[i], &d[i]);
+	uint64_t mask = 0 - (uint64_t)bo;
+	for (int i = 0; i < 12; i++)
+		c = _addcarry_u64(c, d[i], P2_WIDE[i] & mask, (unsigned long long *)&t0[i]);
+	redc(r->c0.l, t0);
+	redc(r->c1.l, t2);
 }
 
 void fp2_mul_fp(fp2 *r, const fp2 *a, const fp *b)
