@@ -16,25 +16,7 @@ static int derive(item_fn fn, const void *ctx, size_t n, uint8_t out[CORE_HASH_L
 	int rc = 0;
 	for (size_t i = 0; i < n && !rc; i++) {
 		uint8_t key[9], *val;
-		size_t klen, vlen;
-		/* key = rlp(i): 0x80 for zero, the byte itself below 0x80, else a
-		 * short string of the minimal big-endian bytes. */
-		if (i == 0) {
-			key[0] = 0x80;
-			klen = 1;
-		} else if (i < 0x80) {
-			key[0] = (uint8_t)i;
-			klen = 1;
-		} else {
-			uint8_t be[8];
-			store_be64(be, (uint64_t)i);
-			size_t z = 0;
-			while (be[z] == 0)
-				z++;
-			key[0] = (uint8_t)(0x80 + 8 - z);
-			memcpy(key + 1, be + z, 8 - z);
-			klen = 1 + 8 - z;
-		}
+		size_t klen = trie_index_key((uint64_t)i, key), vlen;
 		if ((rc = fn(ctx, i, &val, &vlen)) != 0)
 			break;
 		rc = trie_put(&t, key, klen, val, vlen);

@@ -6,7 +6,9 @@
 #include <criterion/criterion.h>
 #include <string.h>
 
+#include "base/err.h"
 #include "base/u256.h"
+#include "codec/rlp.h"
 #include "codec/bech32.h"
 #include "core/core.h"
 #include "crypto/crypto.h"
@@ -246,4 +248,78 @@ Test(core_stx, current_forms_round_trip)
 	cr_assert(memcmp(who, addr, 20) == 0);
 	stx_free(&d);
 	free(enc);
+}
+
+/* Envelope of a Delegate message with chosen directive, v and message. */
+static void build(struct rlp_enc *e, uint64_t directive, uint64_t v, int long_name, int nkeys)
+{
+	rlp_enc_init(e);
+	rlp_list_begin(e);
+	rlp_put_u64(e, directive);
+	rlp_list_begin(e);
+	uint8_t addr[20] = {1}, name[141], key[48] = {2};
+	memset(name, 'a', sizeof name);
+	rlp_put_bytes(e, addr, 20);
+	if (long_name || nkeys) {          /* a CreateValidator message */
+		rlp_list_begin(e);
+		rlp_put_bytes(e, name, long_name ? 141 : 3);
+		for (int i = 0; i < 4; i++)
+			rlp_put_bytes(e, "", 0);
+		rlp_list_end(e);
+		rlp_list_begin(e);
+		for (int i = 0; i < 3; i++) {
+			rlp_list_begin(e);
+			rlp_put_u64(e, 1);
+			rlp_list_end(e);
+		}
+		rlp_list_end(e);
+		rlp_put_u64(e, 1);
+		rlp_put_u64(e, 1);
+		rlp_list_begin(e);
+		for (int i = 0; i < nkeys; i++)
+			rlp_put_bytes(e, key, 48);
+		rlp_list_end(e);
+		rlp_put_u64(e, 1);
+	} else {
+		rlp_put_bytes(e, addr, 20);
+		rlp_put_u64(e, 5);
+	}
+	rlp_list_end(e);
+	rlp_put_u64(e, 0);
+	rlp_put_u64(e, 1);
+	rlp_put_u64(e, 25000);
+	rlp_put_u64(e, v);
+	rlp_put_u64(e, 1);
+	rlp_put_u64(e, 1);
+	rlp_list_end(e);
+}
+
+static int try_decode(uint64_t directive, uint64_t v, int long_name, int nkeys)
+{
+	struct rlp_enc e;
+	build(&e, directive, v, long_name, nkeys);
+	uint8_t *buf;
+	size_t len;
+	cr_assert_eq(rlp_enc_finish(&e, &buf, &len), 0);
+	rlp_enc_free(&e);
+	struct stx s;
+	int rc = stx_decode(&s, buf, len);
+	if (!rc)
+		stx_free(&s);
+	free(buf);
+	return rc;
+}
+
+Test(core_stx, hostile_messages_refused)
+{
+	cr_assert_eq(try_decode(STX_DELEGATE, 37, 0, 0), 0);
+	cr_assert_eq(try_decode(5, 37, 0, 0), -CN_EINVAL);          /* no such directive */
+	cr_assert_eq(try_decode(STX_DELEGATE, 27, 0, 0), -CN_EINVAL); /* unprotected */
+	cr_assert_eq(try_decode(STX_DELEGATE, 36, 0, 0), -CN_EINVAL); /* chain ID 0 */
+	cr_assert_eq(try_decode(STX_CREATE_VALIDATOR, 37, 0, 1), 0);
+	cr_assert_eq(try_decode(STX_CREATE_VALIDATOR, 37, 1, 1), -CN_ELIMIT);
+	cr_assert_eq(try_decode(STX_CREATE_VALIDATOR, 37, 0, STX_MAX_SLOT_KEYS), 0);
+	cr_assert_eq(try_decode(STX_CREATE_VALIDATOR, 37, 0, STX_MAX_SLOT_KEYS + 1), -CN_ELIMIT);
+	/* A Delegate body under the CreateValidator directive has the wrong shape. */
+	cr_assert_neq(try_decode(STX_CREATE_VALIDATOR, 37, 0, 0), 0);
 }

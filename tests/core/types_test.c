@@ -13,6 +13,7 @@
 #include "core/core.h"
 #include "crypto/crypto.h"
 #include "testutil.h"
+#include "trie/trie.h"
 
 static void hexeq(const uint8_t *got, const char *want)
 {
@@ -332,6 +333,25 @@ Test(core_block, round_trip_body_and_roots)
 	cr_assert_eq(block_tx_root(&b, b.header.tx_hash), 0);
 	cr_assert_eq(block_incoming_root(&b, b.header.incoming_receipt_hash), 0);
 	cr_assert(memcmp(b.header.tx_hash, core_empty_root, 32) != 0);
+	{
+		/* Same root as the trie's own list root (checked against
+		 * ethereumjs) over plain then staking encodings, one index run. */
+		struct trie_blob items[5];
+		uint8_t *bufs[5];
+		size_t lens[5];
+		for (size_t i = 0; i < 5; i++) {
+			if (i < 3)
+				cr_assert_eq(tx_encode(&b.txs[i], &bufs[i], &lens[i]), 0);
+			else
+				cr_assert_eq(stx_encode(&b.stxs[i - 3], &bufs[i], &lens[i]), 0);
+			items[i] = (struct trie_blob){bufs[i], lens[i]};
+		}
+		uint8_t lr[32];
+		cr_assert_eq(trie_list_root(items, 5, lr), 0);
+		cr_assert(memcmp(lr, b.header.tx_hash, 32) == 0);
+		for (size_t i = 0; i < 5; i++)
+			free(bufs[i]);
+	}
 
 	uint8_t *enc;
 	size_t el;
