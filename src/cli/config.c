@@ -1,4 +1,5 @@
 /* config.c — `canon config dump|check`: harmony.conf-style configuration. */
+#include <errno.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -11,8 +12,10 @@ static void usage(FILE *f)
 {
 	fprintf(f, "usage: canon config <subcommand> [options]\n\n"
 		   "subcommands:\n"
-		   "  dump [--network NAME]   print a complete config with NAME's defaults\n"
-		   "                          (mainnet, testnet, localnet, partner; default mainnet)\n"
+		   "  dump [--network NAME] [FILE]\n"
+		   "                          print (or write to FILE) a complete config with NAME's\n"
+		   "                          defaults (mainnet, testnet, localnet, partner; default\n"
+		   "                          mainnet)\n"
 		   "  check FILE              validate FILE; print \"ok\" or the first error with\n"
 		   "                          its line and column\n");
 }
@@ -33,13 +36,14 @@ static int config_dump(int argc, char **argv)
 	}
 	int help = res.help;
 	size_t npos = res.n_positional;
+	const char *path = npos == 1 ? res.positional[0] : NULL;
 	cn_flags_result_free(&res);
 	if (help) {
-		cn_flags_help(stdout, "canon config dump [--network NAME]", flags);
+		cn_flags_help(stdout, "canon config dump [--network NAME] [FILE]", flags);
 		return 0;
 	}
-	if (npos) {
-		fprintf(stderr, "canon config dump: unexpected argument (see --help)\n");
+	if (npos > 1) {
+		fprintf(stderr, "canon config dump: expected at most one FILE (see --help)\n");
 		return 2;
 	}
 	enum cn_network net;
@@ -50,7 +54,14 @@ static int config_dump(int argc, char **argv)
 	}
 	static struct cn_config cfg;
 	cn_config_defaults(&cfg, net);
-	if (cn_config_dump(&cfg, stdout) || fflush(stdout)) {
+	FILE *out = path ? fopen(path, "w") : stdout;
+	if (!out) {
+		fprintf(stderr, "canon config dump: %s: %s\n", path, strerror(errno));
+		return 1;
+	}
+	int bad = cn_config_dump(&cfg, out) != 0;
+	bad |= path ? fclose(out) != 0 : fflush(out) != 0;
+	if (bad) {
 		fprintf(stderr, "canon config dump: write failed\n");
 		return 1;
 	}

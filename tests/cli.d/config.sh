@@ -35,6 +35,9 @@ check "config dump defaults to mainnet" 0 bash -c "'$canon' config dump | cmp -s
 for n in mainnet testnet localnet partner; do
 	check "config dump $n | config check" 0 cfg_says 0 ok "$canon" config check "$cfg_dir/$n.toml"
 done
+check "config dump FILE writes the file" 0 bash -c "'$canon' config dump --network partner '$cfg_dir/out.toml' && cmp -s '$cfg_dir/out.toml' '$cfg_dir/partner.toml'"
+check "config dump to an unwritable path" 1 "$canon" config dump "$cfg_dir/no/such/dir/x.toml"
+check "config dump two files" 2 "$canon" config dump a b
 check "config dump unknown network" 2 "$canon" config dump --network devnet
 check "config dump unknown flag" 0 cfg_says 2 "unknown flag --nope" "$canon" config dump --nope
 check "config dump --help" 0 cfg_says 0 "--network NAME" "$canon" config dump --help
