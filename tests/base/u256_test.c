@@ -9,7 +9,8 @@
 #include "base/u256.h"
 #include "testutil.h"
 
-#define N_RANDOM 4000
+/* 4000 random cases in make test, 200000 in make test-long. */
+#define N_RANDOM (tu_long() ? 200000 : 4000)
 
 static void to_mpz(mpz_t z, const struct u256 *a)
 {
@@ -244,4 +245,30 @@ Test(u256, arithmetic_edges)
 	cr_assert_eq(r.w[0], 100);
 	cr_assert_eq(u256_divmod(&r, NULL, &r, &(struct u256){{7, 0, 0, 0}}), 0);
 	cr_assert_eq(r.w[0], 14);
+}
+
+/* Divisions that take the rare "add back" step of Knuth's algorithm D (the
+ * first one does, per Hacker's Delight's test set), checked against GMP. */
+Test(u256, divmod_add_back_cases)
+{
+	static const char *const cases[][2] = {
+		{"0x7fffffff800000000000000000000000", "0x800000000000000000000001"},
+		{"0x8000000000000000fffffffe00000000", "0x800000000000000000000001"},
+		{"0x7fffffff800000000000000000000000ffffffffffffffff", "0x800000000000000000000001ffffffff"},
+		{"0xffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff", "0xffffffff00000000ffffffff"},
+	};
+	mpz_t za, zb, zq, zr;
+	mpz_inits(za, zb, zq, zr, NULL);
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		struct u256 a, b, q, r;
+		cr_assert_eq(u256_parse(&a, cases[i][0], strlen(cases[i][0])), 0);
+		cr_assert_eq(u256_parse(&b, cases[i][1], strlen(cases[i][1])), 0);
+		cr_assert_eq(u256_divmod(&q, &r, &a, &b), 0);
+		to_mpz(za, &a);
+		to_mpz(zb, &b);
+		mpz_fdiv_qr(zq, zr, za, zb);
+		cr_assert(eq_mpz(&q, zq), "quotient %zu", i);
+		cr_assert(eq_mpz(&r, zr), "remainder %zu", i);
+	}
+	mpz_clears(za, zb, zq, zr, NULL);
 }
