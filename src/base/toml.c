@@ -122,8 +122,10 @@ static const char *describe(const struct parser *ps, char *buf, size_t cap)
 	if (ps->p >= ps->end)
 		return "end of file";
 	unsigned char c = (unsigned char)*ps->p;
-	if (c == '\n' || c == '\r')
+	if (c == '\n' || (c == '\r' && ps->p + 1 < ps->end && ps->p[1] == '\n'))
 		return "end of line";
+	if (c == '\r')
+		return "a carriage return without a line feed";
 	if (c < 0x20 || c == 0x7f)
 		snprintf(buf, cap, "control character 0x%02x", c);
 	else if (c >= 0x80)

@@ -267,6 +267,8 @@ Test(toml, errors_name_line_and_column)
 	parse_err("x = \"a\x01" "b\"\n", "line 1, column 7: control character 0x01 in string (use an escape)");
 	parse_err("x = \"\xff\"\n", "line 1, column 6: invalid UTF-8 in string");
 	parse_err("# c\x7f\n", "line 1, column 4: control character 0x7f in comment");
+	parse_err("x = 1\r y = 2\n", "line 1, column 6: expected end of line after value, found a carriage return without a line feed");
+	parse_err("x = 1\r\n[t\r\n", "line 2, column 3: expected ']' to close table header, found end of line");
 	parse_err("= 1\n", "line 1, column 1: expected a key, found '='");
 	parse_err("x = \"\"\"abc\n", "line 1, column 5: unterminated multi-line string");
 	parse_err("x = 0x\n", "line 1, column 7: expected a digit");
