@@ -538,6 +538,7 @@ struct dblock {
 	uint32_t k;
 	uint32_t nsrc, nrep, caprep;
 	uint32_t last_try; /* symbol count at the last failed attempt */
+	uint32_t fails;    /* failed attempts: each one waits for that many more symbols */
 	int done;
 	uint8_t *have;     /* k flags */
 	uint8_t *sym;      /* k contiguous source symbols while decoding */
@@ -723,6 +724,7 @@ static int try_decode(struct rq_decoder *d, unsigned sbn)
 			rq_free(&d->mem, bl->sym);
 			bl->sym = NULL;
 			bl->last_try = bl->nsrc + bl->nrep;
+			bl->fails++;
 			/* not yet determined: wait for more symbols */
 			return rc == -CN_ENOMEM ? rc : 0;
 		}
@@ -776,7 +778,10 @@ int rq_decoder_push(struct rq_decoder *d, const uint8_t *pkt, size_t len)
 		bl->nrep++;
 	}
 	uint32_t have = bl->nsrc + bl->nrep;
-	if (bl->nsrc == bl->k || (have >= bl->k && have > bl->last_try))
+	/* after f failures wait for f more symbols: a legitimate block fails at
+	 * most once or twice, and a hostile stream cannot force a full decode per
+	 * packet */
+	if (bl->nsrc == bl->k || (have >= bl->k && have >= (uint64_t)bl->last_try + bl->fails))
 		return try_decode(d, sbn);
 	return 0;
 }

@@ -212,7 +212,7 @@ static void run_case(json_t *c, struct counts *cnt, int full_decode)
 	cnt->cases++;
 }
 
-Test(fec_vectors, npm_interop, .timeout = 120)
+Test(fec_vectors, npm_interop)
 {
 	json_t *j = tu_load_json("raptorq/npm_raptorq_interop.json");
 	json_t *cases = json_object_get(j, "cases");
@@ -227,7 +227,7 @@ Test(fec_vectors, npm_interop, .timeout = 120)
 	json_decref(j);
 }
 
-Test(fec_vectors, npm_subblocks, .timeout = 300)
+Test(fec_vectors, npm_subblocks)
 {
 	json_t *j = tu_load_json("raptorq/npm_raptorq_subblocks.json");
 	json_t *cases = json_object_get(j, "cases");
