@@ -151,20 +151,118 @@ void PFX(mul_ct)(PT *r, const PT *a, const uint64_t k[4])
 	*r = acc;
 }
 
+/* Jacobian coordinates (x = X/Z^2, y = Y/Z^3) for variable-time work on
+ * public points: doubling (dbl-2009-l) is cheaper than the complete
+ * projective formula, and the special cases of addition can simply branch. */
+typedef struct { FE x, y, z; } PFX(jac);
+
+static void PFX(jac_dbl)(PFX(jac) *r, const PFX(jac) *p)
+{
+	FE a, b, c, d, e, f, t, y3, z3;
+	FE_SQR(&a, &p->x);
+	FE_SQR(&b, &p->y);
+	FE_SQR(&c, &b);
+	FE_ADD(&d, &p->x, &b);
+	FE_SQR(&d, &d);
+	FE_SUB(&d, &d, &a);
+	FE_SUB(&d, &d, &c);
+	FE_ADD(&d, &d, &d);
+	FE_ADD(&e, &a, &a);
+	FE_ADD(&e, &e, &a);
+	FE_SQR(&f, &e);
+	FE_MUL(&z3, &p->y, &p->z);
+	FE_ADD(&z3, &z3, &z3);
+	FE_ADD(&t, &d, &d);
+	FE_SUB(&r->x, &f, &t);
+	FE_SUB(&t, &d, &r->x);
+	FE_MUL(&y3, &e, &t);
+	FE_ADD(&c, &c, &c);
+	FE_ADD(&c, &c, &c);
+	FE_ADD(&c, &c, &c);
+	FE_SUB(&r->y, &y3, &c);
+	r->z = z3;
+}
+
+static void PFX(jac_add)(PFX(jac) *r, const PFX(jac) *p, const PFX(jac) *q)
+{
+	FE z1z1, z2z2, u1, u2, s1, s2, h, i, j, rr, v, t;
+	if (FE_IS_ZERO(&p->z)) {
+		*r = *q;
+		return;
+	}
+	if (FE_IS_ZERO(&q->z)) {
+		*r = *p;
+		return;
+	}
+	FE_SQR(&z1z1, &p->z);
+	FE_SQR(&z2z2, &q->z);
+	FE_MUL(&u1, &p->x, &z2z2);
+	FE_MUL(&u2, &q->x, &z1z1);
+	FE_MUL(&s1, &p->y, &q->z);
+	FE_MUL(&s1, &s1, &z2z2);
+	FE_MUL(&s2, &q->y, &p->z);
+	FE_MUL(&s2, &s2, &z1z1);
+	FE_SUB(&h, &u2, &u1);
+	FE_SUB(&rr, &s2, &s1);
+	if (FE_IS_ZERO(&h)) {
+		if (FE_IS_ZERO(&rr)) {
+			PFX(jac_dbl)(r, p);
+		} else {
+			r->x = FE_ONE;
+			r->y = FE_ONE;
+			r->z = FE_ZERO;
+		}
+		return;
+	}
+	FE_ADD(&i, &h, &h);
+	FE_SQR(&i, &i);
+	FE_MUL(&j, &h, &i);
+	FE_ADD(&rr, &rr, &rr);
+	FE_MUL(&v, &u1, &i);
+	FE_ADD(&t, &p->z, &q->z);
+	FE_SQR(&t, &t);
+	FE_SUB(&t, &t, &z1z1);
+	FE_SUB(&t, &t, &z2z2);
+	FE_MUL(&r->z, &t, &h);
+	FE_SQR(&r->x, &rr);
+	FE_SUB(&r->x, &r->x, &j);
+	FE_SUB(&r->x, &r->x, &v);
+	FE_SUB(&r->x, &r->x, &v);
+	FE_SUB(&t, &v, &r->x);
+	FE_MUL(&t, &rr, &t);
+	FE_MUL(&s1, &s1, &j);
+	FE_ADD(&s1, &s1, &s1);
+	FE_SUB(&r->y, &t, &s1);
+}
+
 /* Double-and-add for public scalars. */
 void PFX(mul_vt)(PT *r, const PT *a, const uint64_t *k, int nlimbs)
 {
-	PT acc;
-	PFX(set_inf)(&acc);
+	PFX(jac) base, acc;
+	FE t;
+	/* projective (X:Y:Z) -> Jacobian (XZ, YZ^2, Z) */
+	FE_MUL(&base.x, &a->x, &a->z);
+	FE_SQR(&t, &a->z);
+	FE_MUL(&base.y, &a->y, &t);
+	base.z = a->z;
+	acc.x = FE_ONE;
+	acc.y = FE_ONE;
+	acc.z = FE_ZERO;
 	int top = nlimbs * 64 - 1;
 	while (top >= 0 && !((k[top / 64] >> (top % 64)) & 1))
 		top--;
 	for (int i = top; i >= 0; i--) {
-		PFX(dbl)(&acc, &acc);
+		PFX(jac_dbl)(&acc, &acc);
 		if ((k[i / 64] >> (i % 64)) & 1)
-			PFX(add)(&acc, &acc, a);
+			PFX(jac_add)(&acc, &acc, &base);
 	}
-	*r = acc;
+	/* Jacobian -> projective (X Z : Y : Z^3) */
+	FE_MUL(&r->x, &acc.x, &acc.z);
+	r->y = acc.y;
+	FE_SQR(&t, &acc.z);
+	FE_MUL(&r->z, &t, &acc.z);
+	if (FE_IS_ZERO(&acc.z))
+		PFX(set_inf)(r);
 }
 
 int PFX(a_on_curve)(const PA *a)

@@ -9,6 +9,7 @@
 #include "crypto/bls/bls_int.h"
 #include "crypto/bls/consts.h"
 
+#include <stdlib.h>
 #include <string.h>
 #include <x86intrin.h>
 
@@ -71,11 +72,33 @@ void fp_sub(fp *r, const fp *a, const fp *b) { sub_(r, a, b); }
 void fp_dbl(fp *r, const fp *a) { add_(r, a, a); }
 void fp_neg(fp *r, const fp *a) { sub_(r, &FP_ZERO, a); }
 
+#if defined(__x86_64__) && !defined(BLS_NO_ASM)
+#include <cpuid.h>
+#include "crypto/bls/mont_adx.h"
+void bls_mont_mul_adx(uint64_t r[6], const uint64_t a[6], const uint64_t b[6]);
+static int have_adx;
+
+/* MULX is BMI2, ADCX/ADOX are ADX: CPUID leaf 7, EBX bits 8 and 19. */
+__attribute__((constructor)) static void detect_adx(void)
+{
+	unsigned a, b, c, d;
+	if (__get_cpuid_count(7, 0, &a, &b, &c, &d))
+		have_adx = ((b >> 8) & 1) && ((b >> 19) & 1) && !getenv("CANON_BLS_NO_ADX");
+}
+#define HAVE_ADX_PATH 1
+#endif
+
 /* CIOS Montgomery multiplication, fully unrolled: the product row and the
  * reduction row are interleaved so t never grows past 7 words. */
 static inline __attribute__((always_inline)) void mont_mul(uint64_t r[6], const uint64_t a[6],
                                                            const uint64_t b[6])
 {
+#ifdef HAVE_ADX_PATH
+	if (have_adx) {
+		bls_mont_mul_adx(r, a, b);
+		return;
+	}
+#endif
 	uint64_t t0 = 0, t1 = 0, t2 = 0, t3 = 0, t4 = 0, t5 = 0, t6 = 0, c, m;
 	u128 x;
 #define MAC(tj, aj, bi) x = (u128)(aj) * (bi) + (tj) + c; tj = (uint64_t)x; c = (uint64_t)(x >> 64)
@@ -293,6 +316,22 @@ static const uint64_t P2_WIDE[12] = BLS_P2_WIDE;
 
 void fp2_mul(fp2 *r, const fp2 *a, const fp2 *b)
 {
+#ifdef HAVE_ADX_PATH
+	if (have_adx) {
+		/* Karatsuba with three full multiplications: the ADX multiply beats
+		 * the C lazy-reduction path below */
+		fp t0, t1, s0, s1;
+		mont_mul(t0.l, a->c0.l, b->c0.l);
+		mont_mul(t1.l, a->c1.l, b->c1.l);
+		add_(&s0, &a->c0, &a->c1);
+		add_(&s1, &b->c0, &b->c1);
+		mont_mul(s0.l, s0.l, s1.l);
+		sub_(&r->c0, &t0, &t1);
+		sub_(&s0, &s0, &t0);
+		sub_(&r->c1, &s0, &t1);
+		return;
+	}
+#endif
 	uint64_t t0[12], t1[12], t2[12];
 	fp s0, s1;
 	unsigned long long d[12];

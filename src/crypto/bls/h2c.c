@@ -90,18 +90,24 @@ static void gx_eval(fp2 *r, const fp2 *x)
 	fp2_add(r, &t, &SSWU_B);
 }
 
-void bls_map_to_curve_g2(g2p *r, const fp2 *u)
+/* Z^2 u^4 + Z u^2, the denominator of SSWU's x1 */
+static void sswu_den(fp2 *den, fp2 *zu2, const fp2 *u)
 {
-	fp2 u2, zu2, tv1, x1, x2, gx1, gx2, x, y;
+	fp2 u2;
 	fp2_sqr(&u2, u);
-	fp2_mul(&zu2, &SSWU_Z, &u2);
-	fp2_sqr(&tv1, &zu2);
-	fp2_add(&tv1, &tv1, &zu2);           /* Z^2 u^4 + Z u^2 */
-	if (fp2_is_zero(&tv1)) {
+	fp2_mul(zu2, &SSWU_Z, &u2);
+	fp2_sqr(den, zu2);
+	fp2_add(den, den, zu2);
+}
+
+/* SSWU given 1/den (or zero when den is zero) and the isogeny. */
+static void map_with_inv(g2p *r, const fp2 *u, const fp2 *zu2_in, const fp2 *den_inv)
+{
+	fp2 zu2 = *zu2_in, tv1, x1, x2, gx1, gx2, x, y;
+	if (fp2_is_zero(den_inv)) {
 		x1 = SSWU_B_OVER_ZA;
 	} else {
-		fp2_inv(&tv1, &tv1);
-		fp2_add(&tv1, &tv1, &FP2_ONE);
+		fp2_add(&tv1, den_inv, &FP2_ONE);
 		fp2_mul(&x1, &SSWU_MB_OVER_A, &tv1);
 	}
 	gx_eval(&gx1, &x1);
@@ -127,13 +133,34 @@ void bls_map_to_curve_g2(g2p *r, const fp2 *u)
 	fp2_mul(&r->z, &xd, &yd);
 }
 
+void bls_map_to_curve_g2(g2p *r, const fp2 *u)
+{
+	fp2 den, zu2;
+	sswu_den(&den, &zu2, u);
+	fp2_inv(&den, &den); /* zero stays zero */
+	map_with_inv(r, u, &zu2, &den);
+}
+
 void bls_hash_to_g2(g2a *r, const uint8_t *msg, size_t len, const uint8_t *dst, size_t dst_len)
 {
 	fp2 u[2];
 	g2p q0, q1;
+	fp2 d0, d1, z0, z1, prod, i0, i1;
 	bls_hash_to_field_fp2(u, msg, len, dst, dst_len);
-	bls_map_to_curve_g2(&q0, &u[0]);
-	bls_map_to_curve_g2(&q1, &u[1]);
+	/* one inversion for both denominators (Montgomery's trick) */
+	sswu_den(&d0, &z0, &u[0]);
+	sswu_den(&d1, &z1, &u[1]);
+	fp2_mul(&prod, &d0, &d1);
+	if (fp2_is_zero(&prod)) {
+		fp2_inv(&i0, &d0);
+		fp2_inv(&i1, &d1);
+	} else {
+		fp2_inv(&prod, &prod);
+		fp2_mul(&i0, &prod, &d1);
+		fp2_mul(&i1, &prod, &d0);
+	}
+	map_with_inv(&q0, &u[0], &z0, &i0);
+	map_with_inv(&q1, &u[1], &z1, &i1);
 	g2_add(&q0, &q0, &q1);
 	g2_clear_cofactor(&q0, &q0);
 	g2_to_affine(r, &q0);
