@@ -134,22 +134,28 @@ struct net {
 	size_t nq;
 	uint64_t final[N];
 	int drop_from;      /* node whose messages vanish (-1 none) */
+	int drop_type;      /* message type that vanishes (0 none) */
+	unsigned bugs;
 };
 
-static void net_init(struct net *n, const uint64_t *power)
+static void net_init_bugs(struct net *n, const uint64_t *power, unsigned bugs)
 {
 	memset(n, 0, sizeof *n);
+	n->bugs = bugs;
 	n->drop_from = -1;
 	cr_assert_eq(sim_keyring_new(N, 42, &n->kr), 0);
 	uint8_t genesis[32] = {0};
 	for (uint32_t i = 0; i < N; i++) {
 		cr_assert_eq(sim_signer_new(n->kr, &i, 1, &n->sg[i]), 0);
 		struct fbft_config c = {.nkeys = N, .power = power, .own_keys = &i, .n_own = 1, .blocks_per_leader = 1,
-		                        .block_period_ms = 10, .phase_timeout_ms = 1000, .viewchange_timeout_ms = 1000};
+		                        .block_period_ms = 10, .phase_timeout_ms = 1000, .viewchange_timeout_ms = 1000,
+		                        .bugs = i == 0 ? n->bugs : 0};
 		cr_assert_eq(fbft_new(&c, sim_signer_crypto(n->sg[i]), NULL, genesis, &n->sm[i]), 0);
 		fbft_out_init(&n->out[i]);
 	}
 }
+
+static void net_init(struct net *n, const uint64_t *power) { net_init_bugs(n, power, 0); }
 
 static void net_free(struct net *n)
 {
@@ -224,6 +230,10 @@ static void deliver_all(struct net *n)
 		struct qmsg m = n->q[0];
 		memmove(n->q, n->q + 1, (n->nq - 1) * sizeof *n->q);
 		n->nq--;
+		if (n->drop_type && m.len > 2 && m.d[2] == n->drop_type) {
+			free(m.d);
+			continue;
+		}
 		struct fbft_input in = {.kind = FBFT_IN_MSG, .data = m.d, .len = m.len};
 		step(n, m.to, &in);
 		free(m.d);
@@ -370,4 +380,66 @@ Test(fbft, rejects_bad_config)
 	cr_assert_eq(fbft_new(&c, sim_signer_crypto(sg), NULL, g, &sm), -CN_EINVAL);
 	sim_signer_free(sg);
 	sim_keyring_free(kr);
+}
+
+/* Node 0 holds a prepared certificate for block B (view 0) but never saw it
+ * committed. The leader of view 1 then proposes a fresh block with a valid
+ * NEWVIEW but without the certificate as justification. The lock rule says:
+ * do not prepare it. With the injected FBFT_BUG_NO_LOCK defect, node 0 does. */
+static int prepares_fresh_block_over_lock(unsigned bugs)
+{
+	struct net n;
+	net_init_bugs(&n, NULL, bugs);
+	n.drop_type = FBFT_COMMIT; /* B never gets a commit quorum */
+	for (int i = 0; i < N; i++) {
+		struct fbft_input in = {.kind = FBFT_IN_START};
+		step(&n, i, &in);
+	}
+	tick(&n, 20);
+	cr_assert_eq(n.final[0], 0);
+	cr_assert_eq(fbft_height(n.sm[0]), 1);
+	/* a NEWVIEW for view 1 from key 2 with a quorum of view changes (keys 1-3) */
+	uint8_t pl[17], sigs[3 * 32];
+	size_t pn = fbft_viewchange_payload(1, 1, pl);
+	struct fbft_msg m;
+	memset(&m, 0, sizeof m);
+	for (uint32_t k = 1; k <= 3; k++) {
+		const struct fbft_crypto *c = sim_signer_crypto(n.sg[k]);
+		cr_assert_eq(c->sign(c->ctx, k, pl, pn, sigs + 32 * (k - 1)), 0);
+		m.bitmap[0] |= (uint8_t)(1u << k);
+	}
+	const struct fbft_crypto *c2 = sim_signer_crypto(n.sg[2]);
+	cr_assert_eq(c2->aggregate(c2->ctx, sigs, 3, m.sig), 0);
+	uint8_t fresh[16];
+	memset(fresh, 0xee, sizeof fresh);
+	m.type = FBFT_NEWVIEW;
+	m.sig_len = 32;
+	m.bitmap_len = 1;
+	m.height = 1;
+	m.view = 1;
+	m.sender = 2;
+	keccak256(fresh, sizeof fresh, m.hash);
+	m.block = fresh;
+	m.block_len = sizeof fresh;
+	uint8_t buf[1024];
+	size_t len;
+	cr_assert_eq(fbft_msg_encode_signed(c2, 2, &m, buf, sizeof buf, &len), 0);
+	n.nq = 0;
+	struct fbft_input in = {.kind = FBFT_IN_MSG, .data = buf, .len = len};
+	step(&n, 0, &in);
+	cr_assert_eq(fbft_view(n.sm[0]), 1, "node 0 accepted the new view");
+	int prepared = 0;
+	for (size_t i = 0; i < n.nq; i++) {
+		struct fbft_msg d;
+		if (fbft_msg_decode(n.q[i].d, n.q[i].len, &d) == 0 && d.type == FBFT_PREPARE && d.view == 1)
+			prepared = 1;
+	}
+	net_free(&n);
+	return prepared;
+}
+
+Test(fbft, lock_blocks_unjustified_proposal)
+{
+	cr_assert_eq(prepares_fresh_block_over_lock(0), 0, "a locked node prepared a conflicting block");
+	cr_assert_eq(prepares_fresh_block_over_lock(FBFT_BUG_NO_LOCK), 1, "the injected defect had no effect");
 }
