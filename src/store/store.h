@@ -117,6 +117,39 @@ int store_iterate(struct store_txn *t, enum store_db db, const void *prefix, siz
 /* Number of entries in a sub-database. */
 int store_count(struct store_txn *t, enum store_db db, size_t *count);
 
+/* ---- schema: the key layouts of one chain's records ----------------------
+ *
+ * Numbers in keys are big-endian so that LMDB's byte order is numeric order
+ * and a prefix walk (store_iterate) visits one shard's records by height.
+ * Values are opaque RLP from src/core except where a layout is given here. */
+
+#define STORE_HASH_LEN 32
+#define STORE_TXLOOKUP_LEN 44     /* block hash, number (BE8), index (BE4) */
+
+/* Key of a (shard, number) record: shard BE4 || number BE8. Used by
+ * STORE_CX_OUT (destination shard), STORE_CX_SPENT (source shard) and
+ * STORE_CROSSLINKS. */
+void store_key_shard_num(uint8_t out[12], uint32_t shard, uint64_t number);
+/* Key of a number: BE8 (STORE_CANON, STORE_SHARD_STATES by epoch). */
+void store_key_num(uint8_t out[8], uint64_t number);
+
+/* Canonical chain: number -> block hash. */
+int store_canon_put(struct store_txn *t, uint64_t number, const uint8_t hash[STORE_HASH_LEN]);
+int store_canon_get(struct store_txn *t, uint64_t number, uint8_t hash[STORE_HASH_LEN]);
+int store_canon_del(struct store_txn *t, uint64_t number);
+
+/* Transaction lookup: tx hash -> where the tx sits. A block's txs are
+ * indexed under both their Harmony and their Ethereum hash. */
+int store_txlookup_put(struct store_txn *t, const uint8_t tx_hash[STORE_HASH_LEN],
+                       const uint8_t block_hash[STORE_HASH_LEN], uint64_t number, uint32_t index);
+int store_txlookup_get(struct store_txn *t, const uint8_t tx_hash[STORE_HASH_LEN],
+                       uint8_t block_hash[STORE_HASH_LEN], uint64_t *number, uint32_t *index);
+
+/* Named 32-byte pointers in STORE_META ("head_block", "head_header", …).
+ * Names are 1..64 bytes; -CN_EINVAL otherwise. */
+int store_head_put(struct store_txn *t, const char *name, const uint8_t hash[STORE_HASH_LEN]);
+int store_head_get(struct store_txn *t, const char *name, uint8_t hash[STORE_HASH_LEN]);
+
 /* Trie node storage. The trie (src/trie/trie.h) reads and writes nodes
  * through a struct trie_db of two callbacks; the store sits below the trie,
  * so instead of including its header it offers two functions of exactly that
