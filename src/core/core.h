@@ -328,7 +328,8 @@ struct block {
 
 void block_free(struct block *b);
 /* Tagged ["HmnyTgd", "v2", [header, txs, stakingTxs, uncles, incoming]]
- * (uncles must be empty). */
+ * (uncles must be empty). Blocks carry Harmony-form txs only: the decoder
+ * refuses others and the encoders return -CN_EUNSUPPORTED for them. */
 int block_decode(struct block *b, const uint8_t *raw, size_t len);
 int block_encode(const struct block *b, uint8_t **out, size_t *out_len);
 /* The stored body: the same list without the header, tagged "v2". */

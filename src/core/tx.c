@@ -300,8 +300,8 @@ static int encode_mode(const struct tx *tx, enum tx_mode mode, uint8_t **out, si
 
 int tx_put(struct rlp_enc *e, const struct tx *tx)
 {
-	if (tx->type != TX_HARMONY && tx->type != TX_LEGACY)
-		return -CN_EUNSUPPORTED;   /* blocks carry list-shaped txs only */
+	if (tx->type != TX_HARMONY)
+		return -CN_EUNSUPPORTED;   /* blocks store the Harmony form (tx_from_eth) */
 	put_list(e, tx, MODE_SIGNED);
 	return 0;
 }

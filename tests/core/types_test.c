@@ -388,17 +388,40 @@ Test(core_block, round_trip_body_and_roots)
 	free(body);
 	block_free(&e);
 
-	/* A block carrying an Ethereum-form tx is refused. */
-	struct tx legacy = b.txs[0];
-	legacy.type = TX_LEGACY;
+	/* A block carrying an Ethereum-form tx: the encoder will not write one,
+	 * and a hand-built one does not decode. */
 	struct tx saved = b.txs[0];
-	b.txs[0] = legacy;
+	b.txs[0].type = TX_LEGACY;
 	uint8_t *bad;
 	size_t badl;
-	cr_assert_eq(block_encode(&b, &bad, &badl), 0);
+	cr_assert_eq(block_encode(&b, &bad, &badl), -CN_EUNSUPPORTED);
+	uint8_t *legacy_raw, *hdr;
+	size_t lrl, hl;
+	cr_assert_eq(tx_encode(&b.txs[0], &legacy_raw, &lrl), 0);   /* 9-field list */
+	b.txs[0] = saved;
+	cr_assert_eq(header_encode(&b.header, &hdr, &hl), 0);
+	struct rlp_enc w;
+	rlp_enc_init(&w);
+	rlp_list_begin(&w);
+	rlp_put_bytes(&w, "HmnyTgd", 7);
+	rlp_put_bytes(&w, "v2", 2);
+	rlp_list_begin(&w);
+	rlp_put_raw(&w, hdr, hl);
+	rlp_list_begin(&w);
+	rlp_put_raw(&w, legacy_raw, lrl);
+	rlp_list_end(&w);
+	for (int i = 0; i < 3; i++) {
+		rlp_list_begin(&w);
+		rlp_list_end(&w);
+	}
+	rlp_list_end(&w);
+	rlp_list_end(&w);
+	cr_assert_eq(rlp_enc_finish(&w, &bad, &badl), 0);
+	rlp_enc_free(&w);
 	cr_assert_eq(block_decode(&d, bad, badl), -CN_EINVAL);
 	free(bad);
-	b.txs[0] = saved;
+	free(hdr);
+	free(legacy_raw);
 	free(enc);
 	block_free(&b);
 }
