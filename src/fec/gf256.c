@@ -43,6 +43,26 @@ static void add_portable(uint8_t *dst, const uint8_t *src, size_t n)
 		dst[i] ^= src[i];
 }
 
+static void xor_many_portable(uint8_t *dst, const uint8_t *const *srcs, unsigned n, size_t len)
+{
+	size_t i = 0;
+	for (; i + 8 <= len; i += 8) {
+		uint64_t a, b;
+		memcpy(&a, srcs[0] + i, 8);
+		for (unsigned s = 1; s < n; s++) {
+			memcpy(&b, srcs[s] + i, 8);
+			a ^= b;
+		}
+		memcpy(dst + i, &a, 8);
+	}
+	for (; i < len; i++) {
+		uint8_t a = srcs[0][i];
+		for (unsigned s = 1; s < n; s++)
+			a ^= srcs[s][i];
+		dst[i] = a;
+	}
+}
+
 static void muladd_portable(uint8_t *dst, const uint8_t *src, uint8_t c, size_t n)
 {
 	const uint8_t *t = mul_tab[c];
@@ -69,6 +89,34 @@ __attribute__((target("ssse3"))) static void add_ssse3(uint8_t *dst, const uint8
 		_mm_storeu_si128((__m128i *)(dst + i), _mm_xor_si128(a, b));
 	}
 	add_portable(dst + i, src + i, n - i);
+}
+
+__attribute__((target("ssse3"))) static void xor_many_ssse3(uint8_t *dst, const uint8_t *const *srcs,
+							    unsigned n, size_t len)
+{
+	size_t i = 0;
+	for (; i + 64 <= len; i += 64) {
+		const uint8_t *p = srcs[0] + i;
+		__m128i a0 = _mm_loadu_si128((const __m128i *)p), a1 = _mm_loadu_si128((const __m128i *)(p + 16));
+		__m128i a2 = _mm_loadu_si128((const __m128i *)(p + 32)), a3 = _mm_loadu_si128((const __m128i *)(p + 48));
+		for (unsigned s = 1; s < n; s++) {
+			p = srcs[s] + i;
+			a0 = _mm_xor_si128(a0, _mm_loadu_si128((const __m128i *)p));
+			a1 = _mm_xor_si128(a1, _mm_loadu_si128((const __m128i *)(p + 16)));
+			a2 = _mm_xor_si128(a2, _mm_loadu_si128((const __m128i *)(p + 32)));
+			a3 = _mm_xor_si128(a3, _mm_loadu_si128((const __m128i *)(p + 48)));
+		}
+		_mm_storeu_si128((__m128i *)(dst + i), a0);
+		_mm_storeu_si128((__m128i *)(dst + i + 16), a1);
+		_mm_storeu_si128((__m128i *)(dst + i + 32), a2);
+		_mm_storeu_si128((__m128i *)(dst + i + 48), a3);
+	}
+	for (; i < len; i++) {
+		uint8_t a = srcs[0][i];
+		for (unsigned s = 1; s < n; s++)
+			a ^= srcs[s][i];
+		dst[i] = a;
+	}
 }
 
 __attribute__((target("ssse3"))) static void muladd_ssse3(uint8_t *dst, const uint8_t *src, uint8_t c,
@@ -116,6 +164,34 @@ __attribute__((target("avx2"))) static void add_avx2(uint8_t *dst, const uint8_t
 	add_portable(dst + i, src + i, n - i);
 }
 
+__attribute__((target("avx2"))) static void xor_many_avx2(uint8_t *dst, const uint8_t *const *srcs,
+							  unsigned n, size_t len)
+{
+	size_t i = 0;
+	for (; i + 128 <= len; i += 128) {
+		const uint8_t *p = srcs[0] + i;
+		__m256i a0 = _mm256_loadu_si256((const __m256i *)p), a1 = _mm256_loadu_si256((const __m256i *)(p + 32));
+		__m256i a2 = _mm256_loadu_si256((const __m256i *)(p + 64)), a3 = _mm256_loadu_si256((const __m256i *)(p + 96));
+		for (unsigned s = 1; s < n; s++) {
+			p = srcs[s] + i;
+			a0 = _mm256_xor_si256(a0, _mm256_loadu_si256((const __m256i *)p));
+			a1 = _mm256_xor_si256(a1, _mm256_loadu_si256((const __m256i *)(p + 32)));
+			a2 = _mm256_xor_si256(a2, _mm256_loadu_si256((const __m256i *)(p + 64)));
+			a3 = _mm256_xor_si256(a3, _mm256_loadu_si256((const __m256i *)(p + 96)));
+		}
+		_mm256_storeu_si256((__m256i *)(dst + i), a0);
+		_mm256_storeu_si256((__m256i *)(dst + i + 32), a1);
+		_mm256_storeu_si256((__m256i *)(dst + i + 64), a2);
+		_mm256_storeu_si256((__m256i *)(dst + i + 96), a3);
+	}
+	for (; i < len; i++) {
+		uint8_t a = srcs[0][i];
+		for (unsigned s = 1; s < n; s++)
+			a ^= srcs[s][i];
+		dst[i] = a;
+	}
+}
+
 __attribute__((target("avx2"))) static void muladd_avx2(uint8_t *dst, const uint8_t *src, uint8_t c,
 							size_t n)
 {
@@ -153,6 +229,7 @@ __attribute__((target("avx2"))) static void scale_avx2(uint8_t *dst, uint8_t c, 
 
 struct gf_ops {
 	void (*add)(uint8_t *, const uint8_t *, size_t);
+	void (*xor_many)(uint8_t *, const uint8_t *const *, unsigned, size_t);
 	void (*muladd)(uint8_t *, const uint8_t *, uint8_t, size_t);
 	void (*scale)(uint8_t *, uint8_t, size_t);
 };
@@ -187,15 +264,15 @@ static enum rq_gf_impl select_locked(enum rq_gf_impl want)
 	switch (want) {
 #ifdef RQ_X86
 	case RQ_GF_AVX2:
-		ops = (struct gf_ops){add_avx2, muladd_avx2, scale_avx2};
+		ops = (struct gf_ops){add_avx2, xor_many_avx2, muladd_avx2, scale_avx2};
 		break;
 	case RQ_GF_SSSE3:
-		ops = (struct gf_ops){add_ssse3, muladd_ssse3, scale_ssse3};
+		ops = (struct gf_ops){add_ssse3, xor_many_ssse3, muladd_ssse3, scale_ssse3};
 		break;
 #endif
 	default:
 		want = RQ_GF_PORTABLE;
-		ops = (struct gf_ops){add_portable, muladd_portable, scale_portable};
+		ops = (struct gf_ops){add_portable, xor_many_portable, muladd_portable, scale_portable};
 		break;
 	}
 	return want;
@@ -216,6 +293,12 @@ void rq_gf_add(uint8_t *dst, const uint8_t *src, size_t n)
 {
 	pthread_once(&ops_once, ops_init);
 	ops.add(dst, src, n);
+}
+
+void rq_gf_xor_many(uint8_t *dst, const uint8_t *const *srcs, unsigned n, size_t len)
+{
+	pthread_once(&ops_once, ops_init);
+	ops.xor_many(dst, srcs, n, len);
 }
 
 void rq_gf_muladd(uint8_t *dst, const uint8_t *src, uint8_t c, size_t n)

@@ -19,6 +19,7 @@
  *
  * Step 1-2 depend only on which ISIs the rows are, so for encoding (ISIs
  * 0..K'-1) they form a reusable plan. */
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -147,10 +148,11 @@ unsigned rq_lt_cols(const struct rq_params *pr, uint32_t isi, uint32_t cols[RQ_L
 void rq_lt_symbol(const struct rq_params *pr, const uint8_t *c, size_t t, uint32_t isi, uint8_t *out)
 {
 	uint32_t cols[RQ_LT_MAX_COLS];
+	const uint8_t *v[RQ_LT_MAX_COLS];
 	unsigned n = rq_lt_cols(pr, isi, cols);
-	memcpy(out, c + (size_t)cols[0] * t, t);
-	for (unsigned i = 1; i < n; i++)
-		rq_gf_add(out, c + (size_t)cols[i] * t, t);
+	for (unsigned i = 0; i < n; i++)
+		v[i] = c + (size_t)cols[i] * t;
+	rq_gf_xor_many(out, v, n, t);
 }
 
 /* ---- budgeted allocation ----------------------------------------------------
@@ -281,11 +283,28 @@ uint64_t rq_solver_memory(uint32_t kp, uint64_t m, size_t t)
 	/* plan */
 	b += (nrows + 1) * 4 + nz * 4 + l * 8 + i * 4 + l * 4 + nrows * 4 + (kp + s) * 4;
 	b += r * i * sizeof(struct dop) + i * 4 + sizeof(struct rq_plan);
+	b += r * 64 + 64; /* dense rows padded to whole 64-column words */
 	/* planning scratch */
 	b += (l + 1) * 4 + nz * 4 + nrows * 5 + nrows * 4 + l * 4 + l * nw * 8 + r * i + (h + 2) * i + nw * 8;
 	/* running scratch */
 	b += r * t + t;
 	return b + 32 * MEM_HDR + 4096;
+}
+
+/* Rows of the LDPC part holding column i < B (section 5.3.3.3), with
+ * coinciding rows cancelled; returns their number (1 or 3). */
+static unsigned ldpc_rows(uint32_t i, uint32_t s, uint32_t rows[3])
+{
+	uint32_t a = 1 + i / s, b0 = i % s, b1 = (b0 + a) % s, b2 = (b1 + a) % s;
+	if (b0 != b1 && b1 != b2 && b0 != b2) {
+		rows[0] = b0;
+		rows[1] = b1;
+		rows[2] = b2;
+		return 3;
+	}
+	/* three equal leave one; a pair cancels and leaves the third */
+	rows[0] = b0 == b1 ? b2 : b0 == b2 ? b1 : b0;
+	return 1;
 }
 
 /* Appends a sparse row, cancelling repeated columns (XOR semantics). */
@@ -305,13 +324,34 @@ static uint32_t add_row(uint32_t *dst, uint32_t *src, uint32_t n)
 	return k;
 }
 
+/* 8 bits -> 8 bytes of 0/1, for expanding GF(2) rows into GF(256) rows */
+static uint64_t bit_spread[256];
+
+static pthread_once_t bit_spread_once = PTHREAD_ONCE_INIT;
+
+static void bit_spread_init(void)
+{
+	for (unsigned b = 0; b < 256; b++) {
+		uint64_t v = 0;
+		for (unsigned i = 0; i < 8; i++)
+			if (b >> i & 1)
+				v |= 1ull << (8 * i);
+		bit_spread[b] = v;
+	}
+}
+
+/* dst[0 .. 64*nw) ^= bits; dst must have room for whole words */
 static void bits_to_bytes_xor(uint8_t *dst, const uint64_t *bits, uint32_t nw)
 {
 	for (uint32_t w = 0; w < nw; w++) {
 		uint64_t v = bits[w];
-		while (v) {
-			dst[w * 64 + (uint32_t)__builtin_ctzll(v)] ^= 1;
-			v &= v - 1;
+		if (!v)
+			continue;
+		for (unsigned i = 0; i < 8; i++) {
+			uint64_t x;
+			memcpy(&x, dst + w * 64 + i * 8, 8);
+			x ^= bit_spread[(v >> (8 * i)) & 0xff];
+			memcpy(dst + w * 64 + i * 8, &x, 8);
 		}
 	}
 }
@@ -346,18 +386,18 @@ int rq_plan_build(uint32_t kp, const uint32_t *isis, uint32_t m, struct rq_mem *
 	if (!pl->row_off || !pl->cols)
 		goto fail;
 	{
-		/* LDPC rows: count first, then fill */
+		/* LDPC rows: count first, then fill. Column i < B has a one in rows
+		 * b0, b1 = b0 + a, b2 = b1 + a (mod S); should two coincide they
+		 * cancel (the matrix is over GF(2) there), which ldpc_rows() does. */
 		uint32_t *cnt = pl->row_off;
 		memset(cnt, 0, (nrows + 1) * sizeof(uint32_t));
 		for (uint32_t r = 0; r < S; r++)
-			cnt[r + 1] = 3; /* identity + two PI columns */
+			cnt[r + 1] = 3; /* identity + two PI columns (P >= 10, so distinct) */
 		for (uint32_t i = 0; i < B; i++) {
-			uint32_t a = 1 + i / S, b = i % S;
-			cnt[b + 1]++;
-			b = (b + a) % S;
-			cnt[b + 1]++;
-			b = (b + a) % S;
-			cnt[b + 1]++;
+			uint32_t rows[3];
+			unsigned n = ldpc_rows(i, S, rows);
+			for (unsigned q = 0; q < n; q++)
+				cnt[rows[q] + 1]++;
 		}
 		for (uint32_t r = 0; r < S; r++)
 			cnt[r + 1] += cnt[r];
@@ -366,12 +406,10 @@ int rq_plan_build(uint32_t kp, const uint32_t *isis, uint32_t m, struct rq_mem *
 			goto fail;
 		memcpy(fill, cnt, (S + 1) * sizeof(uint32_t));
 		for (uint32_t i = 0; i < B; i++) {
-			uint32_t a = 1 + i / S, b = i % S;
-			pl->cols[fill[b]++] = i;
-			b = (b + a) % S;
-			pl->cols[fill[b]++] = i;
-			b = (b + a) % S;
-			pl->cols[fill[b]++] = i;
+			uint32_t rows[3];
+			unsigned n = ldpc_rows(i, S, rows);
+			for (unsigned q = 0; q < n; q++)
+				pl->cols[fill[rows[q]]++] = i;
 		}
 		for (uint32_t r = 0; r < S; r++) {
 			pl->cols[fill[r]++] = B + r;
@@ -379,25 +417,7 @@ int rq_plan_build(uint32_t kp, const uint32_t *isis, uint32_t m, struct rq_mem *
 			pl->cols[fill[r]++] = W + (r + 1) % P;
 		}
 		rq_free(mem, fill);
-		/* A column repeated within an LDPC row would cancel; with the Table 2
-		 * parameters it never happens, but compact anyway so the rows are
-		 * exactly the matrix. */
-		uint32_t w = 0;
-		for (uint32_t r = 0; r < S; r++) {
-			uint32_t start = cnt[r], end = cnt[r + 1], begin = w;
-			for (uint32_t k = start; k < end; k++) {
-				uint32_t c = pl->cols[k], dup = 0;
-				for (uint32_t q = begin; q < w; q++)
-					if (pl->cols[q] == c) {
-						pl->cols[q] = pl->cols[--w];
-						dup = 1;
-						break;
-					}
-				if (!dup)
-					pl->cols[w++] = c;
-			}
-			cnt[r] = begin;
-		}
+		uint32_t w = cnt[S];
 		uint32_t pos = w;
 		for (uint32_t i = 0; i < m; i++) {
 			uint32_t tmp[RQ_LT_MAX_COLS];
@@ -584,15 +604,18 @@ int rq_plan_build(uint32_t kp, const uint32_t *isis, uint32_t m, struct rq_mem *
 		}
 	}
 
-	/* ---- the dense system over the inactive columns ---- */
-	dense = rq_calloc(mem, (size_t)R * I + 1, 1);
-	hd = rq_calloc(mem, (size_t)I + 1, 1);
+	/* ---- the dense system over the inactive columns ----
+	 * Rows are ds = 64 * nw bytes apart so bit vectors expand a word at a time. */
+	const size_t ds = (size_t)nw * 64;
+	pthread_once(&bit_spread_once, bit_spread_init);
+	dense = rq_calloc(mem, (size_t)R * ds + 1, 1);
+	hd = rq_calloc(mem, (size_t)ds + 1, 1);
 	pl->mt = rq_malloc(mem, (size_t)(pr.kp + S) * 2 * sizeof(uint16_t));
 	if (!dense || !hd || !pl->mt)
 		goto fail;
 	for (uint32_t u = 0; u < pl->nunused; u++) {
 		uint32_t r = pl->unused_row[u];
-		uint8_t *row = dense + (size_t)u * I;
+		uint8_t *row = dense + (size_t)u * ds;
 		for (uint32_t k = ro[r]; k < ro[r + 1]; k++) {
 			uint32_t j = rc_[k];
 			if (st[j] != NOT_INACTIVE)
@@ -604,7 +627,7 @@ int rq_plan_build(uint32_t kp, const uint32_t *isis, uint32_t m, struct rq_mem *
 	{
 		/* HDPC rows (section 5.3.3.3): MT * GAMMA via D_j = alpha D_(j-1) + C_j */
 		const uint32_t ks = pr.kp + S;
-		uint8_t *hrow = dense + (size_t)pl->nunused * I;
+		uint8_t *hrow = dense + (size_t)pl->nunused * ds;
 		for (uint32_t j = 0; j + 1 < ks; j++) {
 			uint32_t h1 = rq_rand(j + 1, 6, H);
 			uint32_t h2 = (h1 + rq_rand(j + 1, 7, H - 1) + 1) % H;
@@ -618,15 +641,15 @@ int rq_plan_build(uint32_t kp, const uint32_t *isis, uint32_t m, struct rq_mem *
 			else
 				bits_to_bytes_xor(hd, expr + (size_t)j * nw, nw);
 			if (j + 1 < ks) {
-				rq_gf_add(hrow + (size_t)pl->mt[2 * j] * I, hd, I);
-				rq_gf_add(hrow + (size_t)pl->mt[2 * j + 1] * I, hd, I);
+				rq_gf_add(hrow + (size_t)pl->mt[2 * j] * ds, hd, I);
+				rq_gf_add(hrow + (size_t)pl->mt[2 * j + 1] * ds, hd, I);
 			} else {
 				for (uint32_t h = 0; h < H; h++)
-					rq_gf_muladd(hrow + (size_t)h * I, hd, rq_gf_exp(h), I);
+					rq_gf_muladd(hrow + (size_t)h * ds, hd, rq_gf_exp(h), I);
 			}
 		}
 		for (uint32_t h = 0; h < H; h++)
-			hrow[(size_t)h * I + st[ks + h]] ^= 1;
+			hrow[(size_t)h * ds + st[ks + h]] ^= 1;
 	}
 	rq_free(mem, expr);
 	rq_free(mem, hd);
@@ -645,7 +668,7 @@ int rq_plan_build(uint32_t kp, const uint32_t *isis, uint32_t m, struct rq_mem *
 	for (uint32_t k = 0; k < I; k++) {
 		uint32_t pv = UINT32_MAX;
 		for (uint32_t r = 0; r < R; r++)
-			if (!is_pivot[r] && dense[(size_t)r * I + k]) {
+			if (!is_pivot[r] && dense[(size_t)r * ds + k]) {
 				pv = r;
 				break;
 			}
@@ -656,14 +679,14 @@ int rq_plan_build(uint32_t kp, const uint32_t *isis, uint32_t m, struct rq_mem *
 		}
 		is_pivot[pv] = 1;
 		pl->pivot[k] = pv;
-		uint8_t *prow = dense + (size_t)pv * I;
+		uint8_t *prow = dense + (size_t)pv * ds;
 		if (prow[k] != 1) {
 			uint8_t inv = rq_gf_div(1, prow[k]);
 			rq_gf_scale(prow + k, inv, I - k);
 			pl->ops[nops++] = (struct dop){pv, pv, inv};
 		}
 		for (uint32_t r = 0; r < R; r++) {
-			uint8_t *row = dense + (size_t)r * I;
+			uint8_t *row = dense + (size_t)r * ds;
 			if (r == pv || !row[k])
 				continue;
 			uint8_t f = row[k];
@@ -701,34 +724,41 @@ fail:
 }
 
 /* Peels every solved column in order: C_c = Y_r + sum of the row's other
- * columns (inactive ones only when with_inactive). */
+ * columns (inactive ones only when with_inactive), in one pass over C_c. */
 static void peel(const struct rq_plan *pl, const uint8_t *const *y, size_t t, uint8_t *c,
 		 int with_inactive)
 {
 	const uint32_t S = pl->pr.s;
+	const uint8_t **src = NULL, *local[RQ_LT_MAX_COLS + 2];
+	uint32_t maxdeg = 0;
+	for (uint32_t r = 0; r < S; r++)
+		if (pl->row_off[r + 1] - pl->row_off[r] > maxdeg)
+			maxdeg = pl->row_off[r + 1] - pl->row_off[r];
+	/* LDPC rows can be long; LT rows fit the local array */
+	if (maxdeg + 1 > RQ_LT_MAX_COLS + 2)
+		src = malloc((maxdeg + 1) * sizeof *src);
 	for (uint32_t s = 0; s < pl->nsolved; s++) {
 		uint32_t col = pl->solve_col[s], r = pl->solve_row[s];
-		uint8_t *dst = c + (size_t)col * t;
-		const uint8_t *yr = r >= S ? y[r - S] : NULL;
-		int first = 1;
-		if (yr) {
-			memcpy(dst, yr, t);
-			first = 0;
-		}
+		uint32_t len = pl->row_off[r + 1] - pl->row_off[r];
+		const uint8_t **v = len + 1 <= RQ_LT_MAX_COLS + 2 || !src ? local : src;
+		if (v == local && len + 1 > RQ_LT_MAX_COLS + 2)
+			abort(); /* allocation above failed: cannot happen without OOM */
+		unsigned n = 0;
+		if (r >= S && y[r - S])
+			v[n++] = y[r - S];
 		for (uint32_t k = pl->row_off[r]; k < pl->row_off[r + 1]; k++) {
 			uint32_t j = pl->cols[k];
 			if (j == col || (!with_inactive && pl->inact_idx[j] != NOT_INACTIVE))
 				continue;
-			if (first) {
-				memcpy(dst, c + (size_t)j * t, t);
-				first = 0;
-			} else {
-				rq_gf_add(dst, c + (size_t)j * t, t);
-			}
+			v[n++] = c + (size_t)j * t;
 		}
-		if (first)
+		uint8_t *dst = c + (size_t)col * t;
+		if (n)
+			rq_gf_xor_many(dst, v, n, t);
+		else
 			memset(dst, 0, t);
 	}
+	free(src);
 }
 
 int rq_plan_run(const struct rq_plan *pl, const uint8_t *const *y, size_t t, uint8_t *c,

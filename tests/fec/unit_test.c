@@ -120,7 +120,7 @@ Test(fec_gf, simd_matches_portable)
 {
 	enum rq_gf_impl impls[] = {RQ_GF_PORTABLE, RQ_GF_SSSE3, RQ_GF_AVX2};
 	const char *names[] = {"portable", "ssse3", "avx2"};
-	uint8_t src[1104], base[1104], ref[1104], got[1104];
+	uint8_t src[1112], base[1112], ref[1112], got[1112];
 	uint32_t x = 12345;
 	for (size_t i = 0; i < sizeof src; i++) {
 		x = x * 1103515245 + 12345;
@@ -138,24 +138,33 @@ Test(fec_gf, simd_matches_portable)
 		for (size_t li = 0; li < sizeof lens / sizeof lens[0]; li++) {
 			size_t n = lens[li];
 			for (unsigned c = 0; c < 256; c++) {
-				for (int op = 0; op < 3; op++) {
+				for (int op = 0; op < 4; op++) {
 					/* odd offsets exercise unaligned loads */
 					memcpy(ref, base, sizeof ref);
 					memcpy(got, base, sizeof got);
 					cr_assert_eq(rq_gf_select(RQ_GF_PORTABLE), RQ_GF_PORTABLE);
+					/* xor_many over 1 + c % 7 sources at staggered offsets */
+					const uint8_t *many[7];
+					unsigned nm = 1 + c % 7;
+					for (unsigned q = 0; q < nm; q++)
+						many[q] = q % 2 ? base + q : src + q;
 					if (op == 0)
 						rq_gf_muladd(ref + 1, src + 3, (uint8_t)c, n);
 					else if (op == 1)
 						rq_gf_scale(ref + 1, (uint8_t)c, n);
-					else
+					else if (op == 2)
 						rq_gf_add(ref + 1, src + 3, n);
+					else
+						rq_gf_xor_many(ref + 1, many, nm, n);
 					cr_assert_eq(rq_gf_select(impls[im]), impls[im]);
 					if (op == 0)
 						rq_gf_muladd(got + 1, src + 3, (uint8_t)c, n);
 					else if (op == 1)
 						rq_gf_scale(got + 1, (uint8_t)c, n);
-					else
+					else if (op == 2)
 						rq_gf_add(got + 1, src + 3, n);
+					else
+						rq_gf_xor_many(got + 1, many, nm, n);
 					cr_assert(memcmp(ref, got, sizeof ref) == 0, "%s op %d c %u n %zu", names[im],
 						  op, c, n);
 					checked++;
