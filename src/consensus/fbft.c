@@ -59,7 +59,6 @@ struct fbft {
 
 	int vc_mode, started, expire;
 	uint64_t view_start, propose_at;
-	unsigned attempts;
 	int awaiting_proposal;
 
 	struct pool prep, com;
@@ -550,7 +549,6 @@ static void enter_height(struct fbft *sm, uint64_t now)
 	sm->vc_mode = 0;
 	sm->expire = 0;
 	sm->view_start = now;
-	sm->attempts = 0;
 	sm->awaiting_proposal = 0;
 	sm->has_ccert = 0;
 	sm->nforeign = 0;
@@ -920,7 +918,6 @@ static int start_vc(struct fbft *sm, uint64_t nv, uint64_t now, struct fbft_out 
 	sm->p.view = nv;
 	sm->vc_mode = 1;
 	sm->view_start = now;
-	sm->attempts++;
 	sm->awaiting_proposal = 0;
 	sm->propose_at = 0;
 	int rc = persist(sm, out);
@@ -1164,10 +1161,14 @@ static uint64_t view_deadline(const struct fbft *sm)
 {
 	if (sm->expire)
 		return 0;
+	/* The timeout is a function of the view number, not of how many views
+	 * this node went through: a node that reached the height late (or
+	 * restarted) must not run ahead of the others with shorter timers. */
+	unsigned k = sm->p.view > 16 ? 16 : (unsigned)sm->p.view;
 	if (sm->vc_mode)
-		return sm->view_start + timeout_of(sm, sm->cfg.viewchange_timeout_ms, sm->attempts ? sm->attempts - 1 : 0);
+		return sm->view_start + timeout_of(sm, sm->cfg.viewchange_timeout_ms, k ? k - 1 : 0);
 	return sm->view_start + (sm->p.view == 0 ? sm->cfg.block_period_ms : 0) +
-	       timeout_of(sm, sm->cfg.phase_timeout_ms, sm->attempts);
+	       timeout_of(sm, sm->cfg.phase_timeout_ms, k);
 }
 
 static int on_timer(struct fbft *sm, uint64_t now, struct fbft_out *out)
