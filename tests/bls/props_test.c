@@ -77,6 +77,33 @@ Test(bls_props, field_identities)
 	}
 }
 
+/* The assembly and C multiplications agree (when the CPU has ADX). */
+Test(bls_props, adx_matches_c)
+{
+	int had = bls_fp_use_adx(-1);
+	for (int it = 0; it < 200; it++) {
+		fp a, b, x, y;
+		fp2 p = {{{0}}, {{0}}}, q, r1, r2;
+		rnd_fp(&a);
+		rnd_fp(&b);
+		if (it == 0) /* p - 1 squared: the largest inputs */
+			fp_sub(&a, &FP_ZERO, &FP_ONE), b = a;
+		p.c0 = a;
+		p.c1 = b;
+		q.c0 = b;
+		q.c1 = a;
+		bls_fp_use_adx(0);
+		fp_mul(&x, &a, &b);
+		fp2_mul(&r1, &p, &q);
+		bls_fp_use_adx(1);
+		fp_mul(&y, &a, &b);
+		fp2_mul(&r2, &p, &q);
+		cr_assert(fp_eq(&x, &y));
+		cr_assert(fp2_eq(&r1, &r2));
+	}
+	bls_fp_use_adx(had);
+}
+
 Test(bls_props, fp12_tower)
 {
 	for (int it = 0; it < 10; it++) {

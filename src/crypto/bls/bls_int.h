@@ -45,6 +45,11 @@ int fp_sgn0(const fp *a);
 int fp_lexi_larger(const fp *a);                  /* a > (p-1)/2 */
 void fp_set_u64(fp *r, uint64_t v);
 
+/* Selects the MULX/ADX multiplication (on = 1, only if the CPU has it) or the
+ * portable C one (on = 0); -1 just asks. Returns whether ADX was in use.
+ * For tests; not thread safe. */
+int bls_fp_use_adx(int on);
+
 /* ---- Fp2 ---- */
 void fp2_add(fp2 *r, const fp2 *a, const fp2 *b);
 void fp2_sub(fp2 *r, const fp2 *a, const fp2 *b);

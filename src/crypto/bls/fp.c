@@ -79,14 +79,31 @@ void bls_mont_mul_adx(uint64_t r[6], const uint64_t a[6], const uint64_t b[6]);
 static int have_adx;
 
 /* MULX is BMI2, ADCX/ADOX are ADX: CPUID leaf 7, EBX bits 8 and 19. */
-__attribute__((constructor)) static void detect_adx(void)
+static int adx_cpu(void)
 {
 	unsigned a, b, c, d;
-	if (__get_cpuid_count(7, 0, &a, &b, &c, &d))
-		have_adx = ((b >> 8) & 1) && ((b >> 19) & 1) && !getenv("CANON_BLS_NO_ADX");
+	return __get_cpuid_count(7, 0, &a, &b, &c, &d) && ((b >> 8) & 1) && ((b >> 19) & 1);
+}
+
+__attribute__((constructor)) static void detect_adx(void)
+{
+	have_adx = adx_cpu() && !getenv("CANON_BLS_NO_ADX");
 }
 #define HAVE_ADX_PATH 1
 #endif
+
+int bls_fp_use_adx(int on)
+{
+#ifdef HAVE_ADX_PATH
+	int was = have_adx;
+	if (on >= 0)
+		have_adx = on && adx_cpu() && !getenv("CANON_BLS_NO_ADX");
+	return was;
+#else
+	(void)on;
+	return 0;
+#endif
+}
 
 /* CIOS Montgomery multiplication, fully unrolled: the product row and the
  * reduction row are interleaved so t never grows past 7 words. */
