@@ -45,7 +45,8 @@ int rq_gf_supported(enum rq_gf_impl impl);
 
 /* dst ^= src */
 void rq_gf_add(uint8_t *dst, const uint8_t *src, size_t n);
-/* dst = srcs[0] ^ ... ^ srcs[n-1] (n >= 1; dst may not alias a source) */
+/* dst = srcs[0] ^ ... ^ srcs[n-1] (n >= 1). dst may be srcs[0] itself but
+ * must not overlap any other source. */
 void rq_gf_xor_many(uint8_t *dst, const uint8_t *const *srcs, unsigned n, size_t len);
 /* dst ^= c * src */
 void rq_gf_muladd(uint8_t *dst, const uint8_t *src, uint8_t c, size_t n);

@@ -724,26 +724,19 @@ fail:
 }
 
 /* Peels every solved column in order: C_c = Y_r + sum of the row's other
- * columns (inactive ones only when with_inactive), in one pass over C_c. */
+ * columns (inactive ones only when with_inactive), in one pass over C_c for
+ * LT rows; long LDPC rows go in chunks, each folding in the previous result. */
 static void peel(const struct rq_plan *pl, const uint8_t *const *y, size_t t, uint8_t *c,
 		 int with_inactive)
 {
+	enum { CHUNK = 32 };
 	const uint32_t S = pl->pr.s;
-	const uint8_t **src = NULL, *local[RQ_LT_MAX_COLS + 2];
-	uint32_t maxdeg = 0;
-	for (uint32_t r = 0; r < S; r++)
-		if (pl->row_off[r + 1] - pl->row_off[r] > maxdeg)
-			maxdeg = pl->row_off[r + 1] - pl->row_off[r];
-	/* LDPC rows can be long; LT rows fit the local array */
-	if (maxdeg + 1 > RQ_LT_MAX_COLS + 2)
-		src = malloc((maxdeg + 1) * sizeof *src);
+	const uint8_t *v[CHUNK + 1];
 	for (uint32_t s = 0; s < pl->nsolved; s++) {
 		uint32_t col = pl->solve_col[s], r = pl->solve_row[s];
-		uint32_t len = pl->row_off[r + 1] - pl->row_off[r];
-		const uint8_t **v = len + 1 <= RQ_LT_MAX_COLS + 2 || !src ? local : src;
-		if (v == local && len + 1 > RQ_LT_MAX_COLS + 2)
-			abort(); /* allocation above failed: cannot happen without OOM */
+		uint8_t *dst = c + (size_t)col * t;
 		unsigned n = 0;
+		int written = 0;
 		if (r >= S && y[r - S])
 			v[n++] = y[r - S];
 		for (uint32_t k = pl->row_off[r]; k < pl->row_off[r + 1]; k++) {
@@ -751,14 +744,18 @@ static void peel(const struct rq_plan *pl, const uint8_t *const *y, size_t t, ui
 			if (j == col || (!with_inactive && pl->inact_idx[j] != NOT_INACTIVE))
 				continue;
 			v[n++] = c + (size_t)j * t;
+			if (n == CHUNK + 1) {
+				rq_gf_xor_many(dst, v, n, t);
+				written = 1;
+				v[0] = dst; /* allowed alias: the first source */
+				n = 1;
+			}
 		}
-		uint8_t *dst = c + (size_t)col * t;
-		if (n)
+		if (n > (unsigned)written)
 			rq_gf_xor_many(dst, v, n, t);
-		else
+		else if (!written)
 			memset(dst, 0, t);
 	}
-	free(src);
 }
 
 int rq_plan_run(const struct rq_plan *pl, const uint8_t *const *y, size_t t, uint8_t *c,
