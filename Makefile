@@ -90,6 +90,7 @@ SUITE_MODS_sim    := base crypto crypto/bls consensus sim
 SUITE_MODS_keyfile := base crypto/keyfile crypto/bls
 SUITE_MODS_store  := base crypto codec trie store
 SUITE_MODS_core   := base crypto codec trie store core
+SUITE_MODS_chain := base crypto crypto/bls codec trie store core state chain
 SUITE_MODS_state  := base crypto codec trie store state
 
 $(BUILD)/canon-tests: $(TEST_OBJ) $(LIB)
