@@ -160,6 +160,9 @@ Test(bls_props, group_laws)
 			k[0] = 0xffffffff00000000ULL; k[1] = 0x53bda402fffe5bfeULL;
 			k[2] = 0x3339d80809a1d805ULL; k[3] = 0x73eda753299d7d48ULL; /* r - 1 */
 		}
+		g1_mul_ct_glv(&t, &a, k);
+		g1_mul_vt(&u, &a, k, 4);
+		cr_assert(g1_eq(&t, &u), "glv %d", it);
 		g2_mul_ct_gls(&x, &d, k);
 		g2_mul_vt(&y, &d, k, 4);
 		cr_assert(g2_eq(&x, &y), "gls %d", it);
@@ -184,6 +187,38 @@ Test(bls_props, group_laws)
 	cr_assert(g1_is_inf(&t));
 	g2_mul_vt(&x, &c, r, 4);
 	cr_assert(g2_is_inf(&x));
+	/* multi-scalar multiplication and batch affine conversion */
+	for (size_t n = 1; n <= 40; n += 13) {
+		g1p pts1[40], want1, got1, t1;
+		g2p pts2[40], want2, got2, t2;
+		uint64_t ks[40];
+		g1a aff[40];
+		fp scratch[40];
+		g1_set_inf(&want1);
+		g2_set_inf(&want2);
+		for (size_t i = 0; i < n; i++) {
+			uint64_t e = rnd();
+			ks[i] = i == 1 ? 0 : rnd();
+			g1_mul_vt(&pts1[i], &g, &e, 1);
+			g2_mul_vt(&pts2[i], &h, &e, 1);
+			if (i == 2)
+				g1_set_inf(&pts1[i]);
+			g1_mul_vt(&t1, &pts1[i], &ks[i], 1);
+			g1_add(&want1, &want1, &t1);
+			g2_mul_vt(&t2, &pts2[i], &ks[i], 1);
+			g2_add(&want2, &want2, &t2);
+		}
+		g1_msm64_vt(&got1, pts1, ks, n);
+		g2_msm64_vt(&got2, pts2, ks, n);
+		cr_assert(g1_eq(&got1, &want1), "g1 msm n=%zu", n);
+		cr_assert(g2_eq(&got2, &want2), "g2 msm n=%zu", n);
+		g1_batch_to_affine(aff, pts1, n, scratch);
+		for (size_t i = 0; i < n; i++) {
+			g1p back;
+			g1_from_affine(&back, &aff[i]);
+			cr_assert(g1_eq(&back, &pts1[i]));
+		}
+	}
 	/* affine round trip, curve and subgroup membership */
 	g1a aa;
 	g2a ca;

@@ -185,7 +185,7 @@ void bls_sk_to_pk(const struct bls_secret_key *sk, struct bls_public_key *pk)
 	g1p g, r;
 	g1a a;
 	g1_from_affine(&g, &G1_GEN);
-	g1_mul_ct(&r, &g, sk->l);
+	g1_mul_ct_glv(&r, &g, sk->l);
 	g1_to_affine(&a, &r);
 	DECLASSIFY(&a, sizeof a);
 	pk_out(pk, &a);
@@ -491,9 +491,13 @@ out:
  * except with probability about 2^-64 per forged signature. */
 int bls_batch_verify(const struct bls_batch_item *items, size_t n, const uint8_t *seed32)
 {
-	g1a *ps;
-	g2a *qs;
-	g2p acc, t;
+	g1a *ps = NULL;
+	g2a *qs = NULL;
+	g1p *rp = NULL;
+	g2p *sp = NULL;
+	fp *scratch = NULL;
+	uint64_t *r = NULL;
+	g2p acc;
 	int rc = -CN_EVERIFY;
 	uint8_t seed[32];
 	if (n == 0)
@@ -510,16 +514,17 @@ int bls_batch_verify(const struct bls_batch_item *items, size_t n, const uint8_t
 	}
 	ps = malloc((n + 1) * sizeof *ps);
 	qs = malloc((n + 1) * sizeof *qs);
-	if (!ps || !qs) {
+	rp = malloc(n * sizeof *rp);
+	sp = malloc(n * sizeof *sp);
+	scratch = malloc(n * sizeof *scratch);
+	r = malloc(n * sizeof *r);
+	if (!ps || !qs || !rp || !sp || !scratch || !r) {
 		rc = -CN_ENOMEM;
 		goto out;
 	}
-	g2_set_inf(&acc);
 	for (size_t i = 0; i < n; i++) {
 		uint8_t ib[8], dig[32];
 		struct sha256_ctx h;
-		uint64_t r;
-		g1p p;
 		g1a a;
 		g2a s;
 		store_be64(ib, (uint64_t)i);
@@ -527,23 +532,26 @@ int bls_batch_verify(const struct bls_batch_item *items, size_t n, const uint8_t
 		sha256_update(&h, 32, seed);
 		sha256_update(&h, 8, ib);
 		sha256_digest(&h, 32, dig);
-		r = load_be64(dig) | 1; /* nonzero */
+		r[i] = load_be64(dig) | 1; /* nonzero */
 		pk_in(&a, items[i].pk);
-		g1_from_affine(&p, &a);
-		g1_mul_vt(&p, &p, &r, 1);
-		g1_to_affine(&ps[i], &p);
+		g1_from_affine(&rp[i], &a);
+		g1_mul_vt(&rp[i], &rp[i], &r[i], 1);
 		bls_hash_to_g2(&qs[i], items[i].msg, items[i].msg_len, (const uint8_t *)BLS_DST_SIG,
 		               sizeof BLS_DST_SIG - 1);
 		sig_in(&s, items[i].sig);
-		g2_from_affine(&t, &s);
-		g2_mul_vt(&t, &t, &r, 1);
-		g2_add(&acc, &acc, &t);
+		g2_from_affine(&sp[i], &s);
 	}
+	g1_batch_to_affine(ps, rp, n, scratch);
+	g2_msm64_vt(&acc, sp, r, n);
 	neg_g1(&ps[n]);
 	g2_to_affine(&qs[n], &acc);
 	rc = pairing_check(ps, qs, n + 1);
 out:
 	free(ps);
 	free(qs);
+	free(rp);
+	free(sp);
+	free(scratch);
+	free(r);
 	return rc;
 }

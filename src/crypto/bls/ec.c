@@ -197,6 +197,56 @@ void g2_mul_ct_gls(g2p *r, const g2p *p, const uint64_t k[4])
 	memset(t, 0, sizeof t);
 }
 
+/* Constant-time k P for P in G1 with the GLV endomorphism phi (phi(P) =
+ * -x^2 P on G1): k = a + b x^2 with a, b < x^2 (from the base-|x| digits),
+ * so k P = a P - b phi(P), two 128-bit scalars sharing one doubling chain. */
+void g1_mul_ct_glv(g1p *r, const g1p *p, const uint64_t k[4])
+{
+	uint64_t d[4], q[4], t[4], a[2], b[2];
+	g1p base[2], tab[16], acc, sel;
+	memcpy(t, k, sizeof t);
+	for (int i = 0; i < 3; i++) {
+		div_x_ct(q, &d[i], t);
+		memcpy(t, q, sizeof t);
+	}
+	d[3] = t[0];
+	/* a = d0 + d1 |x|, b = d2 + d3 |x| (each < x^2 < 2^128) */
+	unsigned __int128 m = (unsigned __int128)d[1] * X_ABS[0] + d[0];
+	a[0] = (uint64_t)m;
+	a[1] = (uint64_t)(m >> 64);
+	m = (unsigned __int128)d[3] * X_ABS[0] + d[2];
+	b[0] = (uint64_t)m;
+	b[1] = (uint64_t)(m >> 64);
+	base[0] = *p;
+	fp_mul(&base[1].x, &p->x, &BETA);
+	base[1].y = p->y;              /* phi(P), then negated */
+	base[1].z = p->z;
+	g1_neg(&base[1], &base[1]);
+	/* tab[i + 4j] = i P + j (-phi(P)) for 2-bit digits i, j */
+	g1_set_inf(&tab[0]);
+	for (int i = 1; i < 4; i++)
+		g1_add(&tab[i], &tab[i - 1], &base[0]);
+	for (int j = 1; j < 4; j++)
+		for (int i = 0; i < 4; i++)
+			g1_add(&tab[i + 4 * j], &tab[i + 4 * (j - 1)], &base[1]);
+	g1_set_inf(&acc);
+	for (int w = 63; w >= 0; w--) {
+		uint64_t ia = (a[w / 32] >> (2 * (w % 32))) & 3, ib = (b[w / 32] >> (2 * (w % 32))) & 3;
+		uint64_t idx = ia | (ib << 2);
+		g1_dbl(&acc, &acc);
+		g1_dbl(&acc, &acc);
+		sel = tab[0];
+		for (uint64_t i = 1; i < 16; i++)
+			g1_cmov(&sel, &tab[i], ((i ^ idx) - 1) >> 63);
+		g1_add(&acc, &acc, &sel);
+	}
+	*r = acc;
+	memset(d, 0, sizeof d);
+	memset(t, 0, sizeof t);
+	memset(a, 0, sizeof a);
+	memset(b, 0, sizeof b);
+}
+
 /* Same paper: P is in G2 iff psi(P) = x P. */
 int g2_in_subgroup(const g2a *a)
 {

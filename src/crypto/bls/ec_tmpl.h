@@ -265,6 +265,62 @@ void PFX(mul_vt)(PT *r, const PT *a, const uint64_t *k, int nlimbs)
 		PFX(set_inf)(r);
 }
 
+/* Pippenger's bucket method for sum k_i P_i with 64-bit public scalars. */
+void PFX(msm64_vt)(PT *r, const PT *pts, const uint64_t *k, size_t n)
+{
+	PT buckets[1 << 7], acc, sum, tot;
+	int c = n < 8 ? 2 : n < 32 ? 4 : n < 256 ? 5 : n < 2048 ? 6 : 7;
+	int windows = (64 + c - 1) / c;
+	uint64_t mask = ((uint64_t)1 << c) - 1;
+	PFX(set_inf)(&acc);
+	for (int w = windows - 1; w >= 0; w--) {
+		for (int d = 0; d < c; d++)
+			PFX(dbl)(&acc, &acc);
+		for (uint64_t j = 1; j <= mask; j++)
+			PFX(set_inf)(&buckets[j]);
+		for (size_t i = 0; i < n; i++) {
+			uint64_t digit = (k[i] >> (w * c)) & mask;
+			if (digit)
+				PFX(add)(&buckets[digit], &buckets[digit], &pts[i]);
+		}
+		PFX(set_inf)(&sum);
+		PFX(set_inf)(&tot);
+		for (uint64_t j = mask; j >= 1; j--) {
+			PFX(add)(&sum, &sum, &buckets[j]);
+			PFX(add)(&tot, &tot, &sum);
+		}
+		PFX(add)(&acc, &acc, &tot);
+	}
+	*r = acc;
+}
+
+/* Affine forms of n points with one field inversion (Montgomery's trick).
+ * scratch holds n field elements. */
+void PFX(batch_to_affine)(PA *out, const PT *pts, size_t n, FE *scratch)
+{
+	FE acc = FE_ONE, inv, t;
+	if (n == 0)
+		return;
+	for (size_t i = 0; i < n; i++) {
+		scratch[i] = acc;               /* product of the nonzero z before i */
+		if (!FE_IS_ZERO(&pts[i].z))
+			FE_MUL(&acc, &acc, &pts[i].z);
+	}
+	FE_INV(&inv, &acc);
+	for (size_t i = n; i-- > 0;) {
+		if (FE_IS_ZERO(&pts[i].z)) {
+			memset(&out[i], 0, sizeof out[i]);
+			out[i].inf = 1;
+			continue;
+		}
+		FE_MUL(&t, &inv, &scratch[i]);  /* 1 / z_i */
+		FE_MUL(&inv, &inv, &pts[i].z);
+		FE_MUL(&out[i].x, &pts[i].x, &t);
+		FE_MUL(&out[i].y, &pts[i].y, &t);
+		out[i].inf = 0;
+	}
+}
+
 int PFX(a_on_curve)(const PA *a)
 {
 	FE l, rr, b;
