@@ -18,9 +18,6 @@ const uint8_t state_empty_code_hash[STATE_HASH_LEN] = {
 	0xe5, 0x00, 0xb6, 0x53, 0xca, 0x82, 0x27, 0x3b, 0x7b, 0xfa, 0xd8, 0x04, 0x5d, 0x85, 0xa4, 0x70,
 };
 
-/* After a commit, a cache holding more accounts than this is dropped (and
- * the state trie's nodes evicted), bounding a long-running node's memory. */
-#define CACHE_MAX_OBJECTS (1u << 16)
 
 #define FLAT_PREFIX_LEN (sizeof STATE_FLAT_PREFIX - 1)
 #define FLAT_KEY_LEN (FLAT_PREFIX_LEN + STATE_HASH_LEN)
@@ -156,6 +153,7 @@ static uint64_t hash_key(const uint8_t *k, size_t len)
 struct slot {
 	uint8_t key[32];
 	uint8_t val[32];
+	uint8_t orig[32];   /* value at the last transaction boundary (EIP-2200) */
 	uint8_t used;
 	uint8_t dirty;      /* changed since the storage trie last saw it */
 };
@@ -290,6 +288,8 @@ struct state {
 	size_t nj, cap_j;
 	size_t *snaps;                  /* journal length at each snapshot */
 	size_t nsnaps, cap_snaps;
+	int snap_base;                  /* id of snaps[0]; ids never repeat soon */
+	size_t cache_max;
 };
 
 static int grow(void **v, size_t *cap, size_t need, size_t elem)
@@ -502,7 +502,29 @@ static void journal_clear(struct state *s)
 	for (size_t i = 0; i < s->nj; i++)
 		jent_release(&s->j[i]);
 	s->nj = 0;
+	/* Fresh ids after every boundary, so a stale id is refused rather than
+	 * taken for a new snapshot. Wrapping after 2^30 ids only weakens that
+	 * check. */
+	s->snap_base += (int)s->nsnaps + 1;
+	if (s->snap_base > (1 << 30))
+		s->snap_base = 0;
 	s->nsnaps = 0;
+}
+
+/* A transaction boundary: the values written become the slots' original
+ * values. Only slots written since the last boundary have a J_SLOT entry. */
+static void journal_settle(struct state *s)
+{
+	for (size_t i = 0; i < s->nj; i++) {
+		struct jent *e = &s->j[i];
+		if (e->kind != J_SLOT)
+			continue;
+		/* Absent when the account was reset after the write. */
+		struct slot *sl = slot_find(&e->o->slots, e->u.slot.key);
+		if (sl)
+			memcpy(sl->orig, sl->val, 32);
+	}
+	journal_clear(s);
 }
 
 int state_snapshot(struct state *s)
@@ -512,25 +534,26 @@ int state_snapshot(struct state *s)
 	int rc = grow((void **)&s->snaps, &s->cap_snaps, s->nsnaps + 1, sizeof *s->snaps);
 	if (rc)
 		return rc;
-	if (s->nsnaps >= (size_t)0x7fffffff)
+	if (s->nsnaps >= (size_t)(1 << 30))
 		return -CN_ELIMIT;
 	s->snaps[s->nsnaps] = s->nj;
-	return (int)s->nsnaps++;
+	return s->snap_base + (int)s->nsnaps++;
 }
 
 int state_revert(struct state *s, int id)
 {
 	if (s->broken)
 		return -CN_ESTATE;
-	if (id < 0 || (size_t)id >= s->nsnaps)
+	if (id < s->snap_base || (size_t)(id - s->snap_base) >= s->nsnaps)
 		return -CN_ESTATE;
-	size_t target = s->snaps[id];
+	size_t idx = (size_t)(id - s->snap_base);
+	size_t target = s->snaps[idx];
 	while (s->nj > target) {
 		struct jent *e = &s->j[--s->nj];
 		jent_undo(e);
 		/* jent_undo moved what the entry owned back into the object. */
 	}
-	s->nsnaps = (size_t)id;
+	s->nsnaps = idx;
 	return 0;
 }
 
@@ -570,6 +593,7 @@ int state_open(struct state **out, struct store_txn *txn, const uint8_t *root)
 		return rc;
 	}
 	memcpy(s->committed, root ? root : trie_empty_root, STATE_HASH_LEN);
+	s->cache_max = STATE_CACHE_DEFAULT;
 	*out = s;
 	return 0;
 }
@@ -610,6 +634,11 @@ void state_committed_root(const struct state *s, uint8_t out[STATE_HASH_LEN])
 size_t state_cached_accounts(const struct state *s)
 {
 	return s->nobj;
+}
+
+void state_set_cache_limit(struct state *s, size_t max_accounts)
+{
+	s->cache_max = max_accounts;
 }
 
 /* ---- reads -------------------------------------------------------------- */
@@ -737,6 +766,7 @@ static int obj_slot(struct state *s, struct sobj *o, const uint8_t key[32], stru
 	if ((rc = slot_insert(&o->slots, key, &e)) != 0)
 		return rc;
 	memcpy(e->val, val, 32);
+	memcpy(e->orig, val, 32);
 	*out = e;
 	return 0;
 }
@@ -757,6 +787,25 @@ int state_get_storage(struct state *s, const uint8_t addr[STATE_ADDR_LEN],
 	if ((rc = obj_slot(s, o, slot, &e)) != 0)
 		return rc;
 	memcpy(out, e->val, 32);
+	return 0;
+}
+
+int state_get_committed_storage(struct state *s, const uint8_t addr[STATE_ADDR_LEN],
+                                const uint8_t slot[32], uint8_t out[32])
+{
+	struct sobj *o;
+	struct slot *e;
+	int rc;
+	CHECK(s);
+	if ((rc = obj_get(s, addr, &o)) != 0)
+		return rc;
+	if (!o->exists) {
+		memset(out, 0, 32);
+		return 0;
+	}
+	if ((rc = obj_slot(s, o, slot, &e)) != 0)
+		return rc;
+	memcpy(out, e->orig, 32);
 	return 0;
 }
 
@@ -968,7 +1017,7 @@ static int finalise(struct state *s)
 	               sizeof *s->pending)) != 0)
 		return rc;
 	/* Only now are the saved storage tries and code of the journal dead. */
-	journal_clear(s);
+	journal_settle(s);
 	for (size_t i = 0; i < s->ndirty; i++) {
 		struct sobj *o = s->dirty[i];
 		if ((rc = fold_obj(s, o)) != 0) {
@@ -982,6 +1031,35 @@ static int finalise(struct state *s)
 		}
 	}
 	s->ndirty = 0;
+	return 0;
+}
+
+int state_finalise(struct state *s, int delete_empty)
+{
+	CHECK(s);
+	if (delete_empty) {
+		for (size_t i = 0; i < s->ndirty; i++) {
+			struct sobj *o = s->dirty[i];
+			if (!o->exists || o->acct.nonce || !u256_is_zero(&o->acct.balance) ||
+			    memcmp(o->acct.code_hash, state_empty_code_hash, 32) != 0)
+				continue;
+			/* Not journaled: the journal ends here anyway. Its J_SLOT
+			 * entries for o find no slots and are skipped. */
+			free(o->code);
+			o->code = NULL;
+			o->code_len = 0;
+			o->code_dirty = 0;
+			slotmap_free(&o->slots);
+			if (o->st) {
+				trie_free(o->st);
+				free(o->st);
+				o->st = NULL;
+			}
+			state_account_init(&o->acct);
+			o->exists = 0;
+		}
+	}
+	journal_settle(s);
 	return 0;
 }
 
@@ -1056,7 +1134,7 @@ int state_commit(struct state *s, uint8_t out[STATE_HASH_LEN])
 	s->npending = 0;
 	memcpy(s->committed, root, STATE_HASH_LEN);
 	s->broken = 0;
-	if (s->nobj > CACHE_MAX_OBJECTS) {
+	if (s->nobj > s->cache_max) {
 		cache_drop(s);
 		if ((rc = trie_evict(&s->trie)) != 0) {
 			s->broken = 1;

@@ -22,7 +22,8 @@
  * journal: state_snapshot() marks a point and state_revert() undoes
  * everything after it (snapshots nest, as EVM calls do). state_root() folds
  * pending changes into the tries and returns the root without writing
- * anything; it ends the journal, so earlier snapshot ids become invalid.
+ * anything; like state_finalise() (the end of a transaction) it ends the
+ * journal, so earlier snapshot ids become invalid.
  *
  * Flat index: next to the trie, the store keeps address → account RLP (keyed
  * by keccak256(address), the trie's own path) so RPC reads a balance with one
@@ -99,6 +100,11 @@ int state_get_code(struct state *s, const uint8_t addr[STATE_ADDR_LEN], const ui
 /* A storage slot's value as 32 big-endian bytes (zero if unset). */
 int state_get_storage(struct state *s, const uint8_t addr[STATE_ADDR_LEN],
                       const uint8_t slot[32], uint8_t out[32]);
+/* The slot's value at the last transaction boundary (state_finalise(),
+ * state_root() or state_commit()): the "original value" of EIP-2200/3529
+ * SSTORE gas accounting. */
+int state_get_committed_storage(struct state *s, const uint8_t addr[STATE_ADDR_LEN],
+                                const uint8_t slot[32], uint8_t out[32]);
 
 /* ---- writes (a missing account is created by any of them) --------------- */
 
@@ -123,12 +129,19 @@ int state_delete_account(struct state *s, const uint8_t addr[STATE_ADDR_LEN]);
 
 /* ---- journal ------------------------------------------------------------ */
 
-/* Marks the current point; returns an id for state_revert(). */
+/* Marks the current point; returns an id (>= 0) for state_revert(). */
 int state_snapshot(struct state *s);
 /* Undoes every change made since snapshot id was taken; that snapshot and
  * every later one are consumed. -CN_ESTATE for an id that is no longer (or
- * never was) valid. */
+ * never was) valid, including one taken before the last transaction
+ * boundary. */
 int state_revert(struct state *s, int id);
+/* Ends a transaction: the journal is dropped (no revert can cross this
+ * point), written slots take their values as original values, and with
+ * delete_empty every account changed since the last root or commit that is
+ * now empty (EIP-161: nonce 0, balance 0, no code) is deleted. Hashes
+ * nothing: the tries are updated by state_root()/state_commit(). */
+int state_finalise(struct state *s, int delete_empty);
 
 /* ---- roots and commit --------------------------------------------------- */
 
@@ -144,6 +157,10 @@ int state_commit(struct state *s, uint8_t out[STATE_HASH_LEN]);
 void state_committed_root(const struct state *s, uint8_t out[STATE_HASH_LEN]);
 /* Number of accounts held in memory. */
 size_t state_cached_accounts(const struct state *s);
+/* After a commit, a cache holding more accounts than this is dropped and the
+ * state trie's nodes evicted, bounding a long-running node's memory. */
+#define STATE_CACHE_DEFAULT 65536
+void state_set_cache_limit(struct state *s, size_t max_accounts);
 
 /* ---- flat index (no struct state needed: RPC readers) ------------------- */
 

@@ -877,3 +877,107 @@ Test(state, root_matches_ethereumjs)
 	          "ours %s, ethereumjs %s", mine, out);
 	tu_report("state root vs @ethereumjs/trie (accounts)", (size_t)N);
 }
+
+/* ---- transaction boundaries --------------------------------------------- */
+
+Test(state, finalise_and_committed_storage)
+{
+	struct store *st = open_store();
+	struct store_txn *t = begin(st, 1);
+	struct state *s;
+	uint8_t a[20], e[20], k[32], v1[32], v2[32], got[32], root[32];
+	struct u256 b;
+	int ex;
+
+	addr_n(a, 1);
+	addr_n(e, 2);
+	slot_n(k, 5);
+	slot_n(v1, 11);
+	slot_n(v2, 22);
+	cr_assert_eq(state_open(&s, t, NULL), 0);
+	cr_assert_eq(state_set_nonce(s, a, 1), 0);
+	cr_assert_eq(state_set_storage(s, a, k, v1), 0);
+	cr_assert_eq(state_get_committed_storage(s, a, k, got), 0);
+	cr_assert(is_zero(got), "original value is that of the transaction's start");
+	int id = state_snapshot(s);
+	cr_assert_geq(id, 0);
+	/* Touching e with a zero credit makes an empty account. */
+	b = U(0);
+	cr_assert_eq(state_add_balance(s, e, &b), 0);
+	cr_assert_eq(state_exists(s, e, &ex), 0);
+	cr_assert_eq(ex, 1);
+	cr_assert_eq(state_finalise(s, 1), 0);
+	cr_assert_eq(state_revert(s, id), -CN_ESTATE, "no revert across a boundary");
+	cr_assert_eq(state_exists(s, e, &ex), 0);
+	cr_assert_eq(ex, 0, "empty touched account deleted (EIP-161)");
+	cr_assert_eq(state_exists(s, a, &ex), 0);
+	cr_assert_eq(ex, 1, "nonce 1 is not empty");
+	cr_assert_eq(state_get_committed_storage(s, a, k, got), 0);
+	cr_assert(memcmp(got, v1, 32) == 0);
+
+	/* Next transaction: original stays v1 while the value moves. */
+	int id2 = state_snapshot(s);
+	cr_assert_neq(id2, id);
+	cr_assert_eq(state_set_storage(s, a, k, v2), 0);
+	cr_assert_eq(state_get_committed_storage(s, a, k, got), 0);
+	cr_assert(memcmp(got, v1, 32) == 0);
+	cr_assert_eq(state_get_storage(s, a, k, got), 0);
+	cr_assert(memcmp(got, v2, 32) == 0);
+	cr_assert_eq(state_revert(s, id2), 0);
+	cr_assert_eq(state_get_storage(s, a, k, got), 0);
+	cr_assert(memcmp(got, v1, 32) == 0);
+	cr_assert_eq(state_commit(s, root), 0);
+	state_free(s);
+
+	/* After reopening, the original value is the stored one. */
+	cr_assert_eq(state_open(&s, t, root), 0);
+	cr_assert_eq(state_set_storage(s, a, k, v2), 0);
+	cr_assert_eq(state_get_committed_storage(s, a, k, got), 0);
+	cr_assert(memcmp(got, v1, 32) == 0);
+	/* Without delete_empty, empty accounts stay. */
+	cr_assert_eq(state_add_balance(s, e, &b), 0);
+	cr_assert_eq(state_finalise(s, 0), 0);
+	cr_assert_eq(state_exists(s, e, &ex), 0);
+	cr_assert_eq(ex, 1);
+	state_free(s);
+	store_abort(t);
+	store_close(st);
+}
+
+/* A cache limit below the block's size drops the cache after each commit;
+ * later blocks must read everything back from the store correctly. */
+Test(state, cache_drop_between_blocks)
+{
+	struct store *st = open_store();
+	struct store_txn *t = begin(st, 1);
+	struct state *s, *ref;
+	struct cn_prng r1, r2;
+	uint8_t root[32], want[32];
+
+	cr_assert_eq(state_open(&s, t, NULL), 0);
+	state_set_cache_limit(s, 4);
+	cn_prng_seed(&r1, 99);
+	for (int blk = 0; blk < 6; blk++) {
+		for (int i = 0; i < 40; i++)
+			random_op(s, &r1, 1);
+		cr_assert_eq(state_commit(s, root), 0);
+		cr_assert_leq(state_cached_accounts(s), 4);
+	}
+	/* The same operations on one state that keeps everything in memory
+	 * and never commits. */
+	cr_assert_eq(state_open(&ref, t, NULL), 0);
+	cn_prng_seed(&r2, 99);
+	for (int blk = 0; blk < 6; blk++) {
+		for (int i = 0; i < 40; i++)
+			random_op(ref, &r2, 1);
+		cr_assert_eq(state_finalise(ref, 0), 0);
+	}
+	cr_assert_eq(state_root(ref, want), 0);
+	cr_assert(memcmp(root, want, 32) == 0);
+	check_flat(t, root);
+	check_flat_addrs(t, root);
+	state_free(ref);
+	state_free(s);
+	store_abort(t);
+	store_close(st);
+}
