@@ -1,6 +1,6 @@
 /* sim.c — `canon sim`: run the deterministic consensus simulator.
  *
- *   canon sim run --scenario NAME --keys N --seed S [--trace]
+ *   canon sim run --scenario NAME --keys N --seed S [--trace] [--bls]
  *   canon sim soak [--seeds N] [--keys 4,25,100] [--start S]
  *
  * A failing run prints the one-line command that replays it with a full
@@ -13,13 +13,13 @@
 #include "cli/cli.h"
 #include "sim/sim.h"
 
-static void replay_line(FILE *f, const char *scen, uint32_t keys, uint64_t seed)
+static void replay_line(FILE *f, const char *scen, uint32_t keys, uint64_t seed, int bls)
 {
-	fprintf(f, "  replay: ./canon sim run --scenario %s --keys %u --seed %llu --trace\n", scen, keys,
-	        (unsigned long long)seed);
+	fprintf(f, "  replay: ./canon sim run --scenario %s --keys %u --seed %llu%s --trace\n", scen, keys,
+	        (unsigned long long)seed, bls ? " --bls" : "");
 }
 
-static int run_one(const char *scen, uint32_t keys, uint64_t seed, int tr, int verbose)
+static int run_one(const char *scen, uint32_t keys, uint64_t seed, int tr, int verbose, int bls)
 {
 	struct sim_config cfg;
 	if (sim_scenario(scen, keys, seed, &cfg)) {
@@ -27,10 +27,22 @@ static int run_one(const char *scen, uint32_t keys, uint64_t seed, int tr, int v
 		return 2;
 	}
 	cfg.trace = tr ? stdout : NULL;
+	struct sim_bls *b = NULL;
+	if (bls) {
+		if (sim_bls_new(keys, seed, &b)) {
+			fprintf(stderr, "canon sim: BLS key generation failed\n");
+			return 1;
+		}
+		cfg.crypto_for = sim_bls_crypto_for;
+		cfg.crypto_ctx = b;
+	}
 	struct sim_result res;
 	int rc = sim_run(&cfg, &res);
+	sim_bls_free(b);
 	if (rc) {
-		fprintf(stderr, "canon sim: %s\n", cn_strerror(rc));
+		printf("FAIL scenario=%s keys=%u seed=%llu: simulator error: %s\n", scen, keys, (unsigned long long)seed,
+		       cn_strerror(rc));
+		replay_line(stdout, scen, keys, seed, bls);
 		return 1;
 	}
 	int bad = cfg.bugs ? !res.violation : res.violation;
@@ -42,15 +54,16 @@ static int run_one(const char *scen, uint32_t keys, uint64_t seed, int tr, int v
 		       (unsigned long long)res.evidence, res.finality_ms, res.violation ? " violation: " : "",
 		       res.violation ? res.what : "");
 	if (bad)
-		replay_line(stdout, scen, keys, seed);
+		replay_line(stdout, scen, keys, seed, bls);
 	return bad;
 }
 
 int cli_sim(int argc, char **argv)
 {
 	if (argc < 2 || !strcmp(argv[1], "--help")) {
-		printf("usage: canon sim run --scenario NAME --keys N --seed S [--trace]\n"
-		       "       canon sim soak [--seeds N] [--start S]\n\nscenarios:");
+		printf("usage: canon sim run --scenario NAME --keys N --seed S [--trace] [--bls]\n"
+		       "       canon sim soak [--seeds N] [--start S]\n\n"
+		       "--bls signs with real BLS12-381 instead of the fast stand-in scheme\nscenarios:");
 		for (const char *const *p = sim_scenarios(); *p; p++)
 			printf(" %s", *p);
 		printf("\n");
@@ -59,11 +72,13 @@ int cli_sim(int argc, char **argv)
 	const char *scen = "none";
 	uint32_t keys = 4;
 	uint64_t seed = 1, seeds = 100, start = 1;
-	int tr = 0;
+	int tr = 0, bls = 0;
 	for (int i = 2; i < argc; i++) {
 		const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
 		if (!strcmp(a, "--trace"))
 			tr = 1;
+		else if (!strcmp(a, "--bls"))
+			bls = 1;
 		else if (!strcmp(a, "--scenario") && v)
 			scen = argv[++i];
 		else if (!strcmp(a, "--keys") && v)
@@ -80,7 +95,7 @@ int cli_sim(int argc, char **argv)
 		}
 	}
 	if (!strcmp(argv[1], "run"))
-		return run_one(scen, keys, seed, tr, 1);
+		return run_one(scen, keys, seed, tr, 1, bls);
 	if (strcmp(argv[1], "soak")) {
 		fprintf(stderr, "canon sim: unknown action '%s'\n", argv[1]);
 		return 2;
@@ -93,7 +108,7 @@ int cli_sim(int argc, char **argv)
 			for (const char *const *p = sim_scenarios(); *p; p++) {
 				if (sizes[k] == 100 && s % 4)
 					continue; /* the big committee every fourth seed */
-				failed += run_one(*p, sizes[k], s, 0, 0) != 0;
+				failed += run_one(*p, sizes[k], s, 0, 0, bls) != 0;
 				runs++;
 			}
 	printf("sim soak: %lu runs, %lu failed\n", runs, failed);

@@ -615,6 +615,7 @@ static int do_commit(struct fbft *sm, uint64_t now, const struct fbft_cert *cert
 }
 
 static int vote(struct fbft *sm, struct fbft_out *out, uint8_t type);
+static int leader_quorum(struct fbft *sm, uint64_t now, struct pool *p, struct fbft_out *out);
 
 static int try_commit(struct fbft *sm, uint64_t now, struct fbft_out *out)
 {
@@ -695,7 +696,9 @@ static int vote(struct fbft *sm, struct fbft_out *out, uint8_t type)
 	uint8_t bm[FBFT_BITMAP_MAX], sig[FBFT_SIG_MAX];
 	memcpy(bm, m->bitmap, sizeof bm);
 	memcpy(sig, m->sig, sm->sl);
-	return pool_add(sm, out, p, bm, sig, 1);
+	rc = pool_add(sm, out, p, bm, sig, 1);
+	/* the leader's own keys may already be a quorum (staked committees) */
+	return rc == 1 ? leader_quorum(sm, sm->now, p, out) : rc;
 }
 
 static int on_prepared_cert(struct fbft *sm, uint64_t now, const struct fbft_cert *cert, const uint8_t *block, size_t len, struct fbft_out *out);

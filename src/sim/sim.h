@@ -102,4 +102,11 @@ int sim_signer_new(struct sim_keyring *kr, const uint32_t *keys, uint32_t n, str
 void sim_signer_free(struct sim_signer *s);
 const struct fbft_crypto *sim_signer_crypto(struct sim_signer *s);
 
+/* Real BLS12-381 for a run: set cfg.crypto_for = sim_bls_crypto_for and
+ * cfg.crypto_ctx = the struct sim_bls (one per run; free it afterwards). */
+struct sim_bls;
+int sim_bls_new(uint32_t nkeys, uint64_t seed, struct sim_bls **out);
+void sim_bls_free(struct sim_bls *b);
+const struct fbft_crypto *sim_bls_crypto_for(void *ctx, uint32_t node, const uint32_t *keys, uint32_t n);
+
 #endif

@@ -16,8 +16,6 @@ struct ring {
 	uint32_t n;
 	struct bls_secret_key sk[MAXK];
 	uint8_t pk[MAXK][BLS_PK_LEN];
-	struct fbft_bls *inst[SIM_MAX_NODES];
-	size_t ninst;
 };
 
 static void ring_init(struct ring *r, uint32_t n, uint8_t salt)
@@ -33,29 +31,6 @@ static void ring_init(struct ring *r, uint32_t n, uint8_t salt)
 		bls_sk_to_pk(&r->sk[i], &pk);
 		bls_pk_to_bytes(&pk, r->pk[i]);
 	}
-}
-
-static void ring_free(struct ring *r)
-{
-	for (size_t i = 0; i < r->ninst; i++)
-		fbft_bls_free(r->inst[i]);
-	r->ninst = 0;
-}
-
-/* Each simulated node gets its own adapter holding only its secrets. */
-static const struct fbft_crypto *crypto_for(void *ctx, uint32_t node, const uint32_t *keys, uint32_t n)
-{
-	struct ring *r = ctx;
-	struct fbft_bls *b;
-	if (fbft_bls_new((const uint8_t(*)[BLS_PK_LEN])r->pk, r->n, &b))
-		return NULL;
-	for (uint32_t i = 0; i < n; i++)
-		if (fbft_bls_add_secret(b, keys[i], &r->sk[keys[i]])) {
-			fbft_bls_free(b);
-			return NULL;
-		}
-	r->inst[r->ninst++] = b;
-	return fbft_bls_crypto(b);
 }
 
 Test(fbft_bls, adapter_sign_aggregate_verify)
@@ -107,18 +82,20 @@ Test(fbft_bls, simulator_with_real_signatures, .timeout = 240)
 #endif
 	size_t runs = 0;
 	for (size_t i = 0; i < sizeof scen / sizeof *scen; i++) {
-		struct ring r;
-		ring_init(&r, 4, (uint8_t)(0x40 + i));
+		uint64_t seed = 500 + i;
+		struct sim_bls *b;
+		cr_assert_eq(sim_bls_new(4, seed, &b), 0);
 		struct sim_config cfg;
-		cr_assert_eq(sim_scenario(scen[i], 4, 500 + i, &cfg), 0);
-		cfg.crypto_for = crypto_for;
-		cfg.crypto_ctx = &r;
+		cr_assert_eq(sim_scenario(scen[i], 4, seed, &cfg), 0);
+		cfg.crypto_for = sim_bls_crypto_for;
+		cfg.crypto_ctx = b;
 		cfg.target_blocks = 4;
 		struct sim_result res;
 		cr_assert_eq(sim_run(&cfg, &res), 0);
-		cr_assert_eq(res.violation, 0, "%s: %s", scen[i], res.what);
+		sim_bls_free(b);
+		cr_assert_eq(res.violation, 0, "%s\n  replay: ./canon sim run --scenario %s --keys 4 --seed %llu --bls --trace",
+		             res.what, scen[i], (unsigned long long)seed);
 		cr_assert_geq(res.min_height, 4, "%s", scen[i]);
-		ring_free(&r);
 		runs++;
 	}
 	tu_report("simulator runs with BLS12-381, committee 4", runs);
