@@ -36,11 +36,13 @@ static inline __attribute__((always_inline)) void reduce_once(uint64_t r[6], con
 {
 	unsigned long long d[6];
 	unsigned char bo = 0;
+#pragma GCC unroll 6
 	for (int i = 0; i < 6; i++)
 		bo = _subborrow_u64(bo, a[i], P[i], &d[i]);
 	unsigned long long junk;
 	bo = _subborrow_u64(bo, hi, 0, &junk);
 	uint64_t keep = 0 - (uint64_t)bo;
+#pragma GCC unroll 6
 	for (int i = 0; i < 6; i++)
 		r[i] = (a[i] & keep) | (d[i] & ~keep);
 }
@@ -49,6 +51,7 @@ static inline __attribute__((always_inline)) void add_(fp *r, const fp *a, const
 {
 	unsigned long long s[6];
 	unsigned char c = 0;
+#pragma GCC unroll 6
 	for (int i = 0; i < 6; i++)
 		c = _addcarry_u64(c, a->l[i], b->l[i], &s[i]);
 	reduce_once(r->l, (const uint64_t *)s, c);
@@ -58,9 +61,11 @@ static inline __attribute__((always_inline)) void sub_(fp *r, const fp *a, const
 {
 	unsigned long long d[6], o;
 	unsigned char bo = 0, c = 0;
+#pragma GCC unroll 6
 	for (int i = 0; i < 6; i++)
 		bo = _subborrow_u64(bo, a->l[i], b->l[i], &d[i]);
 	uint64_t mask = 0 - (uint64_t)bo;
+#pragma GCC unroll 6
 	for (int i = 0; i < 6; i++) {
 		c = _addcarry_u64(c, d[i], P[i] & mask, &o);
 		r->l[i] = o;
@@ -151,16 +156,43 @@ void fp_sqr(fp *r, const fp *a) { mont_mul(r->l, a->l, a->l); }
 #define fp_mul(r, a, b) mont_mul((r)->l, (a)->l, (b)->l)
 #define fp_sqr(r, a) mont_mul((r)->l, (a)->l, (a)->l)
 
+/* Sliding-window exponentiation (windows of up to 5 bits over odd powers).
+ * Which squarings and multiplications happen, and which table entry is used,
+ * depend only on the exponent, which is always public here; so this is
+ * constant time in the base (fp_inv of a secret-derived value relies on it). */
 void fp_pow(fp *r, const fp *a, const uint64_t e[6])
 {
-	fp acc = FP_ONE, base = *a;
-	int top = 383;
-	while (top > 0 && !((e[top / 64] >> (top % 64)) & 1))
-		top--;
-	for (int i = top; i >= 0; i--) {
-		fp_sqr(&acc, &acc);
-		if ((e[i / 64] >> (i % 64)) & 1) /* public exponent */
-			fp_mul(&acc, &acc, &base);
+	fp tab[16], a2, acc = FP_ONE;
+	tab[0] = *a;
+	fp_sqr(&a2, a);
+	for (int i = 1; i < 16; i++)
+		fp_mul(&tab[i], &tab[i - 1], &a2); /* a^(2i+1) */
+	int i = 383;
+	while (i >= 0 && !((e[i / 64] >> (i % 64)) & 1))
+		i--;
+	int started = 0;
+	while (i >= 0) {
+		if (!((e[i / 64] >> (i % 64)) & 1)) {
+			fp_sqr(&acc, &acc);
+			i--;
+			continue;
+		}
+		/* longest window [i .. j] of at most 5 bits that ends in a 1 */
+		int j = i - 4 < 0 ? 0 : i - 4;
+		while (!((e[j / 64] >> (j % 64)) & 1))
+			j++;
+		unsigned v = 0;
+		for (int k = i; k >= j; k--) {
+			v = (v << 1) | (unsigned)((e[k / 64] >> (k % 64)) & 1);
+			if (started)
+				fp_sqr(&acc, &acc);
+		}
+		if (started)
+			fp_mul(&acc, &acc, &tab[v >> 1]);
+		else
+			acc = tab[v >> 1];
+		started = 1;
+		i = j - 1;
 	}
 	*r = acc;
 }
