@@ -718,7 +718,12 @@ static int try_decode(struct rq_decoder *d, unsigned sbn)
 				gather_obj(d, sbn, bl->k, j, bl->sym + (size_t)j * t);
 		for (uint32_t i = 0; i < bl->nrep; i++)
 			ys[i] = bl->rep_sym + (size_t)i * t;
-		rc = block_decode(&d->mem, bl->k, t, bl->sym, bl->have, bl->nrep, bl->rep_esi, ys);
+		/* at most K + REPAIR_SLACK rows in all: that is what the memory bound
+		 * of the decoder assumes, and more never helps a real decode */
+		uint32_t use = bl->nrep;
+		if ((uint64_t)bl->nsrc + use > (uint64_t)bl->k + REPAIR_SLACK)
+			use = bl->k + REPAIR_SLACK - bl->nsrc;
+		rc = block_decode(&d->mem, bl->k, t, bl->sym, bl->have, use, bl->rep_esi, ys);
 		rq_free(&d->mem, ys);
 		if (rc) {
 			rq_free(&d->mem, bl->sym);
