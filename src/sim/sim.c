@@ -818,7 +818,7 @@ int sim_run(const struct sim_config *cfg, struct sim_result *res)
 	}
 	for (uint32_t k = 0; k < cfg->nkeys; k++) {
 		s->owner[k] = k % cfg->nnodes;
-		s->power[k] = cfg->staked ? 1000 + rnd(s, 9000) : 1;
+		s->power[k] = cfg->staked ? cfg->power[k] : 1;
 	}
 	if ((rc = sim_keyring_new(cfg->nkeys, cfg->seed, &s->kr)))
 		goto out;

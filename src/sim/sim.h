@@ -52,7 +52,8 @@ struct sim_config {
 	const char *scenario;
 	uint64_t seed;
 	uint32_t nkeys, nnodes;          /* key k belongs to node k % nnodes */
-	int staked;                      /* unequal voting power per key */
+	int staked;                      /* voting power per key from power[] */
+	uint64_t power[FBFT_MAX_KEYS];
 	uint64_t lat_min_ms, lat_max_ms; /* per-link base latency, uniform */
 	uint64_t jitter_ms;              /* per-message extra delay, uniform */
 	double loss, dup, reorder;       /* probabilities per message */

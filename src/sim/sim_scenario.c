@@ -32,14 +32,26 @@ static uint64_t rng_range(struct cn_prng *r, uint64_t lo, uint64_t hi)
 	return lo + cn_prng_uniform(r, hi - lo + 1);
 }
 
-/* Marks random nodes with behaviour b while their keys stay below a third
- * (or, with at_least_third, until they reach it). Returns how many. */
+static uint64_t node_power(const struct sim_config *c, uint32_t node)
+{
+	uint64_t p = 0;
+	for (uint32_t k = node; k < c->nkeys; k += c->nnodes)
+		p += c->staked ? c->power[k] : 1;
+	return p;
+}
+
+/* Marks random nodes with behaviour b while their voting power stays below a
+ * third of the total (or, with at_least_third, until it reaches it). */
 static uint32_t pick_byz(struct sim_config *c, struct cn_prng *r, uint8_t b, int at_least_third, uint32_t max)
 {
-	uint32_t order[SIM_MAX_NODES], n = c->nnodes, keys = 0, cnt = 0;
-	for (uint32_t i = 0; i < n; i++)
+	uint32_t order[SIM_MAX_NODES], n = c->nnodes, cnt = 0;
+	uint64_t total = 0, bad = 0;
+	for (uint32_t i = 0; i < n; i++) {
+		uint64_t p = node_power(c, i);
+		total += p;
 		if (c->byz[i] != SIM_HONEST && c->byz[i] != SIM_CRASH_LEADER)
-			keys += c->nkeys / n + (i < c->nkeys % n);
+			bad += p;
+	}
 	for (uint32_t i = 0; i < n; i++)
 		order[i] = i;
 	for (uint32_t i = n - 1; i > 0; i--) {
@@ -51,15 +63,15 @@ static uint32_t pick_byz(struct sim_config *c, struct cn_prng *r, uint8_t b, int
 		uint32_t node = order[i];
 		if (c->byz[node] != SIM_HONEST)
 			continue;
-		uint32_t nk = c->nkeys / n + (node < c->nkeys % n);
+		uint64_t p = node_power(c, node);
 		if (at_least_third) {
-			if (keys * 3 >= c->nkeys)
+			if (bad * 3 >= total)
 				break;
-		} else if ((keys + nk) * 3 >= c->nkeys) {
+		} else if ((bad + p) * 3 >= total) {
 			continue;
 		}
 		c->byz[node] = b;
-		keys += nk;
+		bad += p;
 		cnt++;
 	}
 	return cnt;
@@ -153,8 +165,13 @@ int sim_scenario(const char *name, uint32_t nkeys, uint64_t seed, struct sim_con
 		c->target_blocks = 4;
 		c->liveness_ms = 180000;
 	} else if (!strcmp(name, "staked")) {
+		/* unequal stakes, and silent or equivocating nodes below a third of
+		 * the power (not of the keys) */
 		c->staked = 1;
+		for (uint32_t k = 0; k < nkeys; k++)
+			c->power[k] = rng_range(&r, 1000, 10000);
 		c->loss = 0.05;
+		pick_byz(c, &r, cn_prng_uniform(&r, 2) ? SIM_SILENT : SIM_EQUIVOCATE, 0, SIM_MAX_NODES);
 	} else if (!strcmp(name, "stall")) {
 		pick_byz(c, &r, SIM_SILENT, 1, SIM_MAX_NODES);
 		c->expect_stall = 1;

@@ -443,3 +443,20 @@ Test(fbft, lock_blocks_unjustified_proposal)
 	cr_assert_eq(prepares_fresh_block_over_lock(0), 0, "a locked node prepared a conflicting block");
 	cr_assert_eq(prepares_fresh_block_over_lock(FBFT_BUG_NO_LOCK), 1, "the injected defect had no effect");
 }
+
+/* Found by the soak: in a staked committee the leader's own keys can hold
+ * more than 2/3 of the power, so its own vote completes each quorum. */
+Test(fbft, leader_alone_is_a_quorum)
+{
+	struct net n;
+	uint64_t power[N] = {10, 1000, 10, 10}; /* key 1 leads height 1 */
+	net_init(&n, power);
+	for (int i = 0; i < N; i++) {
+		struct fbft_input in = {.kind = FBFT_IN_START};
+		step(&n, i, &in);
+	}
+	tick(&n, 20);
+	for (int i = 0; i < N; i++)
+		cr_assert_geq(n.final[i], 1, "node %d", i);
+	net_free(&n);
+}

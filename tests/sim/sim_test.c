@@ -116,13 +116,3 @@ Test(sim, unknown_scenario)
 	struct sim_config cfg;
 	cr_assert_neq(sim_scenario("no-such", 4, 1, &cfg), 0);
 }
-
-/* Found by the soak: in a staked committee the leader's own keys can hold
- * more than 2/3 of the power, so its own vote completes the quorum. */
-Test(sim, staked_leader_alone_is_a_quorum)
-{
-	struct sim_result res;
-	run("staked", 4, 445, &res);
-	cr_assert_eq(res.violation, 0, "%s", res.what);
-	cr_assert_geq(res.min_height, 6);
-}
