@@ -30,46 +30,63 @@ const fp2 FP2_ONE = {BLS_ONE, {{0}}};
 
 /* ---------------------------------------------------------------- Fp */
 
-/* r = a - p if that does not borrow past the carry word hi, else a (a < 2p). */
+/* r = a - p if that does not borrow past the carry word hi, else a (a < 2p).
+ * Written limb by limb in scalars so the compiler keeps everything in
+ * registers (array temporaries got vectorised through memory). */
+typedef unsigned long long ull;
+#define SUBP(bo, x, i, d) bo = _subborrow_u64(bo, (x), P[i], &d)
+#define SEL(keep, x, d) (((x) & (keep)) | ((d) & ~(keep)))
+
+static inline __attribute__((always_inline)) void reduce6(uint64_t r[6], ull a0, ull a1, ull a2,
+                                                          ull a3, ull a4, ull a5, ull hi)
+{
+	ull d0, d1, d2, d3, d4, d5, junk;
+	unsigned char bo = 0;
+	SUBP(bo, a0, 0, d0); SUBP(bo, a1, 1, d1); SUBP(bo, a2, 2, d2);
+	SUBP(bo, a3, 3, d3); SUBP(bo, a4, 4, d4); SUBP(bo, a5, 5, d5);
+	bo = _subborrow_u64(bo, hi, 0, &junk);
+	ull keep = 0 - (ull)bo;
+	r[0] = SEL(keep, a0, d0); r[1] = SEL(keep, a1, d1); r[2] = SEL(keep, a2, d2);
+	r[3] = SEL(keep, a3, d3); r[4] = SEL(keep, a4, d4); r[5] = SEL(keep, a5, d5);
+}
+
 static inline __attribute__((always_inline)) void reduce_once(uint64_t r[6], const uint64_t a[6],
                                                               uint64_t hi)
 {
-	unsigned long long d[6];
-	unsigned char bo = 0;
-#pragma GCC unroll 6
-	for (int i = 0; i < 6; i++)
-		bo = _subborrow_u64(bo, a[i], P[i], &d[i]);
-	unsigned long long junk;
-	bo = _subborrow_u64(bo, hi, 0, &junk);
-	uint64_t keep = 0 - (uint64_t)bo;
-#pragma GCC unroll 6
-	for (int i = 0; i < 6; i++)
-		r[i] = (a[i] & keep) | (d[i] & ~keep);
+	reduce6(r, a[0], a[1], a[2], a[3], a[4], a[5], hi);
 }
 
 static inline __attribute__((always_inline)) void add_(fp *r, const fp *a, const fp *b)
 {
-	unsigned long long s[6];
+	ull s0, s1, s2, s3, s4, s5;
 	unsigned char c = 0;
-#pragma GCC unroll 6
-	for (int i = 0; i < 6; i++)
-		c = _addcarry_u64(c, a->l[i], b->l[i], &s[i]);
-	reduce_once(r->l, (const uint64_t *)s, c);
+	c = _addcarry_u64(c, a->l[0], b->l[0], &s0);
+	c = _addcarry_u64(c, a->l[1], b->l[1], &s1);
+	c = _addcarry_u64(c, a->l[2], b->l[2], &s2);
+	c = _addcarry_u64(c, a->l[3], b->l[3], &s3);
+	c = _addcarry_u64(c, a->l[4], b->l[4], &s4);
+	c = _addcarry_u64(c, a->l[5], b->l[5], &s5);
+	reduce6(r->l, s0, s1, s2, s3, s4, s5, c);
 }
 
 static inline __attribute__((always_inline)) void sub_(fp *r, const fp *a, const fp *b)
 {
-	unsigned long long d[6], o;
+	ull d0, d1, d2, d3, d4, d5;
 	unsigned char bo = 0, c = 0;
-#pragma GCC unroll 6
-	for (int i = 0; i < 6; i++)
-		bo = _subborrow_u64(bo, a->l[i], b->l[i], &d[i]);
-	uint64_t mask = 0 - (uint64_t)bo;
-#pragma GCC unroll 6
-	for (int i = 0; i < 6; i++) {
-		c = _addcarry_u64(c, d[i], P[i] & mask, &o);
-		r->l[i] = o;
-	}
+	bo = _subborrow_u64(bo, a->l[0], b->l[0], &d0);
+	bo = _subborrow_u64(bo, a->l[1], b->l[1], &d1);
+	bo = _subborrow_u64(bo, a->l[2], b->l[2], &d2);
+	bo = _subborrow_u64(bo, a->l[3], b->l[3], &d3);
+	bo = _subborrow_u64(bo, a->l[4], b->l[4], &d4);
+	bo = _subborrow_u64(bo, a->l[5], b->l[5], &d5);
+	ull m = 0 - (ull)bo, o0, o1, o2, o3, o4, o5;
+	c = _addcarry_u64(c, d0, P[0] & m, &o0);
+	c = _addcarry_u64(c, d1, P[1] & m, &o1);
+	c = _addcarry_u64(c, d2, P[2] & m, &o2);
+	c = _addcarry_u64(c, d3, P[3] & m, &o3);
+	c = _addcarry_u64(c, d4, P[4] & m, &o4);
+	c = _addcarry_u64(c, d5, P[5] & m, &o5);
+	r->l[0] = o0; r->l[1] = o1; r->l[2] = o2; r->l[3] = o3; r->l[4] = o4; r->l[5] = o5;
 }
 
 void fp_add(fp *r, const fp *a, const fp *b) { add_(r, a, b); }
