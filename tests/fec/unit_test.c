@@ -392,3 +392,24 @@ Test(fec_decoder, hostile_packets)
 	rq_encoder_free(e);
 	free(data);
 }
+
+/* The committed rq_tables.c is what the generator writes from the TSV files. */
+Test(fec_tables, generated_file_fresh)
+{
+	char cmd[600];
+	const char *root = getenv("CANON_TESTDATA");
+	snprintf(cmd, sizeof cmd, "python3 scripts/gen_rq_tables.py %s", root ? root : "../shared/testdata");
+	FILE *p = popen(cmd, "r");
+	cr_assert(p, "cannot run the generator");
+	size_t cap = 1 << 20, n = 0, flen;
+	char *gen = malloc(cap);
+	size_t got;
+	while ((got = fread(gen + n, 1, cap - n, p)) > 0)
+		n += got;
+	cr_assert_eq(pclose(p), 0, "generator failed");
+	uint8_t *file = tu_read_file("src/fec/rq_tables.c", &flen);
+	cr_assert_eq(n, flen, "src/fec/rq_tables.c is stale: rerun scripts/gen_rq_tables.py");
+	cr_assert(memcmp(gen, file, n) == 0, "src/fec/rq_tables.c is stale: rerun scripts/gen_rq_tables.py");
+	free(gen);
+	free(file);
+}
