@@ -16,5 +16,6 @@ int cli_version(int argc, char **argv);
 int cli_sim(int argc, char **argv);
 int cli_keys(int argc, char **argv);
 int cli_config(int argc, char **argv);
+int cli_chain(int argc, char **argv);
 
 #endif

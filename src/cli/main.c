@@ -9,6 +9,7 @@ static const struct cli_command commands[] = {
 	{"sim", "run the deterministic consensus simulator", cli_sim},
 	{"keys", "create, import, show and use encrypted BLS key files", cli_keys},
 	{"config", "print default or check harmony.conf-style TOML configs", cli_config},
+	{"chain", "init, inspect, export and import a chain database", cli_chain},
 };
 #define N_COMMANDS (sizeof commands / sizeof commands[0])
 
