@@ -1,0 +1,542 @@
+/* Sessions between endpoints on the in-test network: handshakes, data,
+ * replay, windows, rekeying, cookies, roaming, multihoming, announcements. */
+#include <criterion/criterion.h>
+#include <sodium.h>
+#include <string.h>
+
+#include "base/err.h"
+#include "base/metrics.h"
+#include "harness.h"
+
+#define A 0
+#define B 1
+#define C 2
+
+static struct net_config cfg_default(void)
+{
+	struct net_config c;
+	net_config_default(&c);
+	return c;
+}
+
+static void connect(struct tn_net *net, int a, int b)
+{
+	size_t before = net->n[b].delivered;
+	tn_introduce(net, a, b);
+	cr_assert_eq(tn_send(net, a, b, "hello", 5), 0);
+	tn_run(net, net->now + 1000);
+	cr_assert_eq(net->n[b].delivered, before + 1);
+	cr_assert_eq(net->n[b].last_len, 5);
+	cr_assert_eq(memcmp(net->n[b].last_msg, "hello", 5), 0);
+	cr_assert_arr_eq(net->n[b].last_from, net->n[a].id.node_id, 32);
+	cr_assert_eq(net->n[a].established, 1);
+	cr_assert_eq(net->n[b].established, before ? net->n[b].established : 1);
+}
+
+static enum net_session_state state(struct tn_net *net, int a, int b)
+{
+	struct net_session_info info;
+	if (net_endpoint_session(net->n[a].ep, net->n[b].id.node_id, &info) != 0)
+		return NET_SESSION_NONE;
+	return info.state;
+}
+
+Test(net_session, handshake_and_data_both_ways)
+{
+	struct tn_net net;
+	tn_init(&net, 2, 1, NULL);
+	connect(&net, A, B);
+	cr_assert_eq(state(&net, A, B), NET_SESSION_ESTABLISHED);
+	cr_assert_eq(state(&net, B, A), NET_SESSION_ESTABLISHED);
+	cr_assert_eq(tn_send(&net, B, A, "world!", 6), 0);
+	tn_run(&net, net.now + 1000);
+	cr_assert_eq(net.n[A].delivered, 1);
+	cr_assert_eq(memcmp(net.n[A].last_msg, "world!", 6), 0);
+	/* A maximum-size payload and an empty one. */
+	uint8_t big[NET_MAX_PAYLOAD];
+	for (size_t i = 0; i < sizeof big; i++)
+		big[i] = (uint8_t)(i * 7);
+	cr_assert_eq(tn_send(&net, A, B, big, sizeof big), 0);
+	tn_run(&net, net.now + 100);
+	cr_assert_eq(net.n[B].last_len, sizeof big);
+	cr_assert_arr_eq(net.n[B].last_msg, big, sizeof big);
+	cr_assert_eq(tn_send(&net, A, B, "", 0), 0);
+	tn_run(&net, net.now + 100);
+	cr_assert_eq(net.n[B].delivered, 3);
+	cr_assert_eq(net.n[B].last_len, 0);
+	cr_assert_eq(tn_send(&net, A, B, big, sizeof big + 1), -CN_EINVAL);
+	uint8_t stranger[32] = {1};
+	struct net_input in = {.kind = NET_IN_SEND, .data = big, .len = 1, .peer = stranger};
+	cr_assert_eq(tn_step(&net, A, &in), -CN_ENOTFOUND);
+	cr_assert_eq(net_endpoint_stat(net.n[B].ep, NET_STAT_DROP_AUTH), 0);
+	tn_free(&net);
+}
+
+/* Records packets of one type that pass through the tap. */
+struct capture {
+	int type;
+	int n;
+	struct tn_pkt p[64];
+	int drop;
+};
+
+static int capture_tap(struct tn_net *net, const struct tn_pkt *p, void *ctx)
+{
+	struct capture *c = ctx;
+	if (p->data[0] == c->type && c->n < 64)
+		c->p[c->n++] = *p;
+	return !(c->drop && p->data[0] == c->type);
+}
+
+Test(net_session, wrong_static_key_fails)
+{
+	struct net_config cfg = cfg_default();
+	cfg.handshake_attempts = 3;
+	struct tn_net net;
+	tn_init(&net, 3, 2, &cfg);
+	/* A believes C's key lives at B's address. */
+	struct net_locator rec;
+	memset(&rec, 0, sizeof rec);
+	rec.seq = 1;
+	rec.n_addrs = 1;
+	rec.addrs[0] = net.n[B].addrs[0];
+	cr_assert_eq(net_locator_sign(&rec, &net.n[C].id), 0);
+	cr_assert_eq(net_endpoint_add_peer(net.n[A].ep, &rec), 0);
+	cr_assert_eq(tn_send(&net, A, C, "x", 1), 0);
+	tn_run(&net, net.now + 60000);
+	cr_assert_eq(net.n[B].established + net.n[A].established, 0);
+	cr_assert_eq(net_endpoint_stat(net.n[B].ep, NET_STAT_DROP_MAC), 3, "mac1 is keyed by the wrong key");
+	cr_assert_eq(net_endpoint_stat(net.n[B].ep, NET_STAT_DH), 0, "and costs B no DH");
+	cr_assert_eq(net.n[A].closed, 1);
+	cr_assert_eq(net.n[A].close_reason, NET_CLOSE_HANDSHAKE_TIMEOUT);
+	tn_free(&net);
+}
+
+static void mac1(uint8_t *msg, size_t off, const uint8_t pk[32])
+{
+	uint8_t key[32];
+	crypto_generichash_state st;
+	crypto_generichash_init(&st, NULL, 0, 32);
+	crypto_generichash_update(&st, (const uint8_t *)"mac1----", 8);
+	crypto_generichash_update(&st, pk, 32);
+	crypto_generichash_final(&st, key, 32);
+	crypto_generichash(msg + off, 16, msg, off, key, 32);
+}
+
+Test(net_session, tampered_and_replayed_handshakes)
+{
+	struct tn_net net;
+	tn_init(&net, 2, 3, NULL);
+	struct capture ci = {.type = NET_PKT_INITIATION}, cr = {.type = NET_PKT_RESPONSE};
+	net.tap = capture_tap;
+	net.tap_ctx = &ci;
+	tn_introduce(&net, A, B);
+	cr_assert_eq(tn_send(&net, A, B, "x", 1), 0);
+	cr_assert_eq(ci.n, 1);
+	struct tn_pkt init = ci.p[0];
+	/* Every tampered byte of the initiation: mac1 fails; with mac1
+	 * recomputed (B's key is public) the AEAD fails. Nothing is answered. */
+	size_t before = net.nq;
+	for (size_t k = 0; k < 112; k++) {
+		struct tn_pkt t = init;
+		t.data[k] ^= 0x40;
+		tn_inject(&net, B, &t.from, t.data, t.len);
+		if (k >= 8) {
+			mac1(t.data, 112, net.n[B].id.pk);
+			tn_inject(&net, B, &t.from, t.data, t.len);
+		}
+	}
+	cr_assert_eq(net.nq, before, "no response to a tampered initiation");
+	/* Bytes 0-3 are framing (type, reserved), 4-111 are under mac1. */
+	cr_assert_eq(net_endpoint_stat(net.n[B].ep, NET_STAT_DROP_MALFORMED), 4);
+	cr_assert_eq(net_endpoint_stat(net.n[B].ep, NET_STAT_DROP_MAC), 108);
+	cr_assert_eq(net_endpoint_stat(net.n[B].ep, NET_STAT_DROP_AUTH), 104, "AEAD rejects the rest");
+	cr_assert_eq(net.n[B].established, 0);
+
+	/* Now the real exchange, capturing B's response. */
+	net.tap_ctx = &cr;
+	tn_run(&net, net.now + 1000);
+	cr_assert_eq(net.n[B].delivered, 1);
+	cr_assert_eq(cr.n, 1);
+	struct net_session_info info;
+	cr_assert_eq(net_endpoint_session(net.n[B].ep, net.n[A].id.node_id, &info), 0);
+	uint32_t idx = info.local_index;
+
+	/* Replaying the initiation: refused by its timestamp, no new keys. */
+	uint64_t sent = net.sent;
+	tn_inject(&net, B, &init.from, init.data, init.len);
+	cr_assert_eq(net_endpoint_stat(net.n[B].ep, NET_STAT_DROP_HS_REPLAY), 1);
+	cr_assert_eq(net.sent, sent, "replayed initiation is not answered");
+	cr_assert_eq(net_endpoint_session(net.n[B].ep, net.n[A].id.node_id, &info), 0);
+	cr_assert_eq(info.local_index, idx);
+
+	/* A replayed or tampered response finds no handshake in flight. */
+	tn_inject(&net, A, &cr.p[0].from, cr.p[0].data, cr.p[0].len);
+	cr_assert_eq(net_endpoint_stat(net.n[A].ep, NET_STAT_DROP_UNKNOWN), 1);
+	cr_assert_eq(net.n[A].established, 1);
+	tn_free(&net);
+}
+
+Test(net_session, tampered_response_rejected)
+{
+	struct tn_net net;
+	tn_init(&net, 2, 4, NULL);
+	struct capture cr = {.type = NET_PKT_RESPONSE, .drop = 1};
+	net.tap = capture_tap;
+	net.tap_ctx = &cr;
+	tn_introduce(&net, A, B);
+	cr_assert_eq(tn_send(&net, A, B, "x", 1), 0);
+	tn_run(&net, net.now + 100);
+	cr_assert_eq(cr.n, 1);
+	struct tn_pkt r = cr.p[0];
+	for (size_t k = 12; k < 60; k++) {
+		struct tn_pkt t = r;
+		t.data[k] ^= 1;
+		mac1(t.data, 60, net.n[A].id.pk);
+		tn_inject(&net, A, &t.from, t.data, t.len);
+	}
+	cr_assert_eq(net_endpoint_stat(net.n[A].ep, NET_STAT_DROP_AUTH), 48);
+	cr_assert_eq(net.n[A].established, 0);
+	tn_inject(&net, A, &r.from, r.data, r.len);
+	cr_assert_eq(net.n[A].established, 1, "the genuine response still completes it");
+	tn_free(&net);
+}
+
+Test(net_session, replayed_and_tampered_data_dropped)
+{
+	struct tn_net net;
+	tn_init(&net, 2, 5, NULL);
+	connect(&net, A, B);
+	struct capture cd = {.type = NET_PKT_DATA};
+	net.tap = capture_tap;
+	net.tap_ctx = &cd;
+	cr_assert_eq(tn_send(&net, A, B, "pay", 3), 0);
+	tn_run(&net, net.now + 100);
+	cr_assert_eq(net.n[B].delivered, 2);
+	struct tn_pkt d = cd.p[0];
+	tn_inject(&net, B, &d.from, d.data, d.len);
+	cr_assert_eq(net.n[B].delivered, 2);
+	cr_assert_eq(net_endpoint_stat(net.n[B].ep, NET_STAT_DROP_REPLAY), 1);
+	for (size_t k = 16; k < d.len; k++) {
+		struct tn_pkt t = d;
+		t.data[k] ^= 0x80;
+		t.data[8] = 0x7f; /* a fresh counter so the window lets it through to the AEAD */
+		tn_inject(&net, B, &t.from, t.data, t.len);
+	}
+	cr_assert_eq(net.n[B].delivered, 2);
+	cr_assert_eq(net_endpoint_stat(net.n[B].ep, NET_STAT_DROP_AUTH), d.len - 16);
+	/* Truncated, oversized and unknown-index packets. */
+	tn_inject(&net, B, &d.from, d.data, NET_DATA_MIN_LEN - 1);
+	uint8_t huge[NET_MAX_DATAGRAM + 1] = {NET_PKT_DATA};
+	tn_inject(&net, B, &d.from, huge, sizeof huge);
+	struct tn_pkt u = d;
+	u.data[4] ^= 0xff;
+	tn_inject(&net, B, &u.from, u.data, u.len);
+	cr_assert_eq(net_endpoint_stat(net.n[B].ep, NET_STAT_DROP_MALFORMED), 1);
+	cr_assert_eq(net_endpoint_stat(net.n[B].ep, NET_STAT_DROP_OVERSIZE), 1);
+	cr_assert_eq(net_endpoint_stat(net.n[B].ep, NET_STAT_DROP_UNKNOWN), 1);
+	tn_free(&net);
+}
+
+static uint64_t counter_of(const struct tn_pkt *p)
+{
+	uint64_t c = 0;
+	for (int i = 7; i >= 0; i--)
+		c = c << 8 | p->data[8 + i];
+	return c;
+}
+
+/* Holds back every data packet A sends so the test can deliver them in any order. */
+struct hold {
+	int n;
+	struct tn_pkt *p;
+};
+
+static int hold_tap(struct tn_net *net, const struct tn_pkt *p, void *ctx)
+{
+	struct hold *h = ctx;
+	if (p->data[0] != NET_PKT_DATA || !net_addr_equal(&p->from, &net->n[A].addrs[0]))
+		return 1;
+	h->p[h->n++] = *p;
+	return 0;
+}
+
+Test(net_session, replay_window_edges_and_reordering)
+{
+	struct tn_net net;
+	tn_init(&net, 2, 6, NULL);
+	connect(&net, A, B);
+	struct hold h = {0, calloc(5200, sizeof(struct tn_pkt))};
+	net.tap = hold_tap;
+	net.tap_ctx = &h;
+	for (int i = 0; i < 5200; i++) {
+		uint8_t m[4] = {(uint8_t)i, (uint8_t)(i >> 8)};
+		cr_assert_eq(tn_send(&net, A, B, m, 2), 0);
+	}
+	net.tap = NULL;
+	cr_assert_eq(h.n, 5200);
+	uint64_t base = counter_of(&h.p[0]);
+	for (int i = 0; i < h.n; i++)
+		cr_assert_eq(counter_of(&h.p[i]), base + (uint64_t)i);
+	size_t got = net.n[B].delivered;
+#define DELIVER(i) tn_inject(&net, B, &h.p[i].from, h.p[i].data, h.p[i].len)
+	/* Reordered within the window: 10..1 arrive backwards, all accepted. */
+	for (int i = 10; i >= 1; i--)
+		DELIVER(i);
+	cr_assert_eq(net.n[B].delivered, got + 10);
+	/* Jump to 3000: 3000-1983 is the oldest still accepted, 3000-1984 is
+	 * left of the window. */
+	DELIVER(3000);
+	DELIVER(3000 - 1983);
+	cr_assert_eq(net.n[B].delivered, got + 12);
+	DELIVER(3000 - 1984);
+	DELIVER(0);
+	cr_assert_eq(net.n[B].delivered, got + 12);
+	cr_assert_eq(net_endpoint_stat(net.n[B].ep, NET_STAT_DROP_REPLAY), 2);
+	/* Duplicates inside the window, and bits reused after the ring wraps. */
+	DELIVER(3000);
+	DELIVER(3000 - 1983);
+	cr_assert_eq(net_endpoint_stat(net.n[B].ep, NET_STAT_DROP_REPLAY), 4);
+	DELIVER(3000 + 2048);       /* same ring slot as 3000, must be accepted */
+	cr_assert_eq(net.n[B].delivered, got + 13);
+	/* Everything still inside the window below the new top: 5048-1983 .. 5047. */
+	for (int i = 5048 - 1983; i < 5048; i++)
+		DELIVER(i);
+	cr_assert_eq(net.n[B].delivered, got + 13 + 1983);
+	DELIVER(5048 - 1984); /* just outside */
+	DELIVER(4100);        /* delivered in the loop */
+	DELIVER(4100);
+	cr_assert_eq(net_endpoint_stat(net.n[B].ep, NET_STAT_DROP_REPLAY), 7);
+	cr_assert_eq(net_endpoint_stat(net.n[B].ep, NET_STAT_DROP_AUTH), 0);
+#undef DELIVER
+	free(h.p);
+	tn_free(&net);
+}
+
+Test(net_session, rekey_keeps_data_flowing)
+{
+	struct net_config cfg = cfg_default();
+	cfg.rekey_after_messages = 50;
+	cfg.reject_after_messages = 200;
+	struct tn_net net;
+	tn_init(&net, 2, 7, &cfg);
+	connect(&net, A, B);
+	struct net_session_info info;
+	cr_assert_eq(net_endpoint_session(net.n[A].ep, net.n[B].id.node_id, &info), 0);
+	uint32_t first = info.local_index;
+	for (int i = 0; i < 600; i++) {
+		uint8_t m[2] = {(uint8_t)i, (uint8_t)(i >> 8)};
+		cr_assert_eq(tn_send(&net, i % 3 ? A : B, i % 3 ? B : A, m, 2), 0);
+		tn_run(&net, net.now + 7);
+	}
+	tn_run(&net, net.now + 1000);
+	cr_assert_eq(net.n[B].delivered, 1 + 400);
+	cr_assert_eq(net.n[A].delivered, 200);
+	cr_assert_geq(net_endpoint_stat(net.n[A].ep, NET_STAT_REKEY), 4);
+	cr_assert_eq(net_endpoint_stat(net.n[A].ep, NET_STAT_DROP_AUTH) +
+		     net_endpoint_stat(net.n[B].ep, NET_STAT_DROP_AUTH), 0);
+	cr_assert_eq(net_endpoint_session(net.n[A].ep, net.n[B].id.node_id, &info), 0);
+	cr_assert_neq(info.local_index, first);
+	cr_assert_lt(info.send_counter, 200);
+
+	/* Time-based rekey: one message every 10 s for 10 minutes. */
+	size_t got = net.n[B].delivered;
+	for (int i = 0; i < 60; i++) {
+		cr_assert_eq(tn_send(&net, A, B, "t", 1), 0);
+		tn_run(&net, net.now + 10000);
+	}
+	cr_assert_eq(net.n[B].delivered, got + 60);
+	cr_assert_eq(net.n[A].closed + net.n[B].closed, 0);
+	cr_assert_eq(net.n[A].established, 1, "rekeys are not new sessions");
+	tn_free(&net);
+}
+
+Test(net_session, expired_keys_close_idle_session)
+{
+	struct tn_net net;
+	tn_init(&net, 2, 8, NULL);
+	connect(&net, A, B);
+	tn_run(&net, net.now + 200000);
+	cr_assert_eq(net.n[A].closed, 1);
+	cr_assert_eq(net.n[A].close_reason, NET_CLOSE_EXPIRED);
+	cr_assert_eq(net.n[B].closed, 1);
+	/* A later send starts over. */
+	cr_assert_eq(tn_send(&net, A, B, "again", 5), 0);
+	tn_run(&net, net.now + 1000);
+	cr_assert_eq(net.n[B].delivered, 2);
+	cr_assert_eq(net.n[A].established, 2);
+	tn_free(&net);
+}
+
+Test(net_session, cookie_under_load)
+{
+	struct net_config cfg = cfg_default();
+	cfg.load_threshold = 5;
+	struct tn_net net;
+	tn_init(&net, 3, 9, &cfg);
+	connect(&net, A, B);
+	uint64_t dh0 = net_endpoint_stat(net.n[B].ep, NET_STAT_DH);
+	net.now += 2000; /* a fresh load window */
+	/* 2000 initiations with valid mac1 and garbage inside, from 2000 addresses. */
+	struct cn_prng r;
+	cn_prng_seed(&r, 99);
+	for (int i = 0; i < 2000; i++) {
+		uint8_t p[NET_INITIATION_LEN] = {NET_PKT_INITIATION};
+		cn_prng_fill(&r, p + 4, NET_INITIATION_LEN - 4 - 32);
+		mac1(p, 112, net.n[B].id.pk);
+		struct net_addr from;
+		net_addr_v4(&from, 172, 16, (uint8_t)(i >> 8), (uint8_t)i, 4000);
+		tn_inject(&net, B, &from, p, sizeof p);
+	}
+	uint64_t dh = net_endpoint_stat(net.n[B].ep, NET_STAT_DH) - dh0;
+	cr_assert_leq(dh, 5, "only the first initiations in the window reach DH (%lu)", (unsigned long)dh);
+	cr_assert_eq(net_endpoint_stat(net.n[B].ep, NET_STAT_COOKIE_SENT), 1995);
+	/* The established session is untouched... */
+	cr_assert_eq(tn_send(&net, A, B, "still", 5), 0);
+	tn_run(&net, net.now + 50);
+	cr_assert_eq(net.n[B].delivered, 2);
+	cr_assert_eq(memcmp(net.n[B].last_msg, "still", 5), 0);
+	/* ...and a genuine newcomer gets a cookie, retries with mac2 and is
+	 * served while B is still under load. */
+	tn_introduce(&net, C, B);
+	cr_assert_eq(tn_send(&net, C, B, "new", 3), 0);
+	tn_run(&net, net.now + 100);
+	cr_assert_eq(net_endpoint_stat(net.n[C].ep, NET_STAT_COOKIE_RECEIVED), 1);
+	cr_assert_eq(net.n[C].established, 1);
+	cr_assert_eq(net.n[B].delivered, 3);
+	cr_assert_eq(memcmp(net.n[B].last_msg, "new", 3), 0);
+	/* A cookie reply that answers no mac1 of ours is ignored. */
+	uint8_t fake[NET_COOKIE_LEN] = {NET_PKT_COOKIE};
+	tn_inject(&net, C, &net.n[B].addrs[0], fake, sizeof fake);
+	cr_assert_eq(net_endpoint_stat(net.n[C].ep, NET_STAT_COOKIE_RECEIVED), 1);
+	tn_free(&net);
+}
+
+Test(net_session, roaming)
+{
+	struct tn_net net;
+	tn_init(&net, 2, 10, NULL);
+	connect(&net, A, B);
+	/* A's address changes (new DHCP lease): it now sends from 10.9.9.9. */
+	net_addr_v4(&net.n[A].addrs[0], 10, 9, 9, 9, 7001);
+	net.n[A].n_routes = 0;
+	cr_assert_eq(tn_send(&net, A, B, "moved", 5), 0);
+	tn_run(&net, net.now + 100);
+	cr_assert_eq(net.n[B].delivered, 2);
+	struct net_session_info info;
+	cr_assert_eq(net_endpoint_session(net.n[B].ep, net.n[A].id.node_id, &info), 0);
+	cr_assert(net_addr_equal(&info.addr, &net.n[A].addrs[0]));
+	cr_assert_eq(net_endpoint_stat(net.n[B].ep, NET_STAT_ROAM), 1);
+	cr_assert_eq(tn_send(&net, B, A, "ack", 3), 0);
+	tn_run(&net, net.now + 100);
+	cr_assert_eq(net.n[A].delivered, 1, "B's reply reaches the new address");
+	/* A forged packet from a third address does not move the session. */
+	uint8_t junk[64] = {NET_PKT_DATA};
+	memcpy(junk + 4, &info.local_index, 4);
+	struct net_addr evil;
+	net_addr_v4(&evil, 6, 6, 6, 6, 666);
+	tn_inject(&net, B, &evil, junk, sizeof junk);
+	cr_assert_eq(net_endpoint_session(net.n[B].ep, net.n[A].id.node_id, &info), 0);
+	cr_assert(net_addr_equal(&info.addr, &net.n[A].addrs[0]));
+	tn_free(&net);
+}
+
+static int down_tap(struct tn_net *net, const struct tn_pkt *p, void *ctx)
+{
+	const struct net_addr *dead = ctx;
+	return !net_addr_equal(&p->to, dead) && !net_addr_equal(&p->from, dead);
+}
+
+Test(net_session, multihoming_fails_over_to_next_locator)
+{
+	struct tn_net net;
+	tn_init(&net, 2, 11, NULL);
+	tn_add_addr(&net, B);
+	connect(&net, A, B);
+	struct net_session_info info;
+	cr_assert_eq(net_endpoint_session(net.n[A].ep, net.n[B].id.node_id, &info), 0);
+	cr_assert(net_addr_equal(&info.addr, &net.n[B].addrs[0]));
+	/* B's first address stops answering. A keeps sending once a second. */
+	struct net_addr dead = net.n[B].addrs[0];
+	net.tap = down_tap;
+	net.tap_ctx = &dead;
+	size_t got = net.n[B].delivered;
+	for (int i = 0; i < 40; i++) {
+		cr_assert_eq(tn_send(&net, A, B, "m", 1), 0);
+		tn_run(&net, net.now + 1000);
+	}
+	cr_assert_geq(net_endpoint_stat(net.n[A].ep, NET_STAT_PATH_SWITCH), 1);
+	cr_assert_eq(net_endpoint_session(net.n[A].ep, net.n[B].id.node_id, &info), 0);
+	cr_assert(net_addr_equal(&info.addr, &net.n[B].addrs[1]));
+	cr_assert_eq(info.state, NET_SESSION_ESTABLISHED);
+	/* Messages sent before the switch were lost (no retransmission at this
+	 * layer); the ones after it arrive. */
+	cr_assert_geq(net.n[B].delivered - got, 20);
+	cr_assert_eq(net.n[A].closed, 0);
+	tn_free(&net);
+}
+
+Test(net_session, all_locators_dead_closes)
+{
+	struct net_config cfg = cfg_default();
+	cfg.handshake_attempts = 6;
+	struct tn_net net;
+	tn_init(&net, 2, 12, &cfg);
+	tn_add_addr(&net, B);
+	tn_add_addr(&net, B);
+	tn_introduce(&net, A, B);
+	net.n[B].n_addrs = 0; /* B is gone from the network */
+	cr_assert_eq(tn_send(&net, A, B, "?", 1), 0);
+	tn_run(&net, net.now + 120000);
+	cr_assert_eq(net.n[A].closed, 1);
+	cr_assert_eq(net.n[A].close_reason, NET_CLOSE_HANDSHAKE_TIMEOUT);
+	cr_assert_eq(net_endpoint_stat(net.n[A].ep, NET_STAT_TX), 6);
+	cr_assert_eq(net_endpoint_stat(net.n[A].ep, NET_STAT_PATH_SWITCH), 2, "two per locator");
+	tn_free(&net);
+}
+
+Test(net_session, announce_locator)
+{
+	struct tn_net net;
+	tn_init(&net, 3, 13, NULL);
+	connect(&net, A, B);
+	connect(&net, C, B);
+	tn_add_addr(&net, B);
+	struct net_locator rec;
+	tn_locator(&net, B, 2, &rec);
+	struct net_input in = {.kind = NET_IN_ANNOUNCE, .locator = &rec};
+	cr_assert_eq(tn_step(&net, B, &in), 0);
+	tn_run(&net, net.now + 100);
+	cr_assert_eq(net.n[A].peer_locators, 1);
+	cr_assert_eq(net.n[C].peer_locators, 1);
+	struct net_session_info info;
+	cr_assert_eq(net_endpoint_session(net.n[A].ep, net.n[B].id.node_id, &info), 0);
+	cr_assert_eq(info.locator.seq, 2);
+	cr_assert_eq(info.locator.n_addrs, 2);
+	/* Not newer than what we announced: refused locally. */
+	cr_assert_eq(tn_step(&net, B, &in), -CN_ESTATE);
+	/* Someone else's record cannot be announced as ours. */
+	struct net_locator other;
+	tn_locator(&net, A, 5, &other);
+	in.locator = &other;
+	cr_assert_eq(tn_step(&net, B, &in), -CN_EINVAL);
+	tn_free(&net);
+}
+
+Test(net_session, metrics_registry)
+{
+	struct cn_metrics *m;
+	cr_assert_eq(cn_metrics_new(&m), 0);
+	struct tn_net net;
+	tn_init(&net, 2, 14, NULL);
+	cr_assert_eq(net_endpoint_attach_metrics(net.n[B].ep, m), 0);
+	uint8_t junk[3] = {9, 9, 9};
+	tn_inject(&net, B, &net.n[A].addrs[0], junk, sizeof junk);
+	char *text;
+	size_t len;
+	cr_assert_eq(cn_metrics_format(m, &text, &len), 0);
+	cr_assert(strstr(text, "canon_net_events_total{event=\"drop_malformed\"} 1"), "%s", text);
+	free(text);
+	tn_free(&net);
+	cn_metrics_free(m);
+}
