@@ -10,6 +10,7 @@
 #include <nettle/hmac.h>
 #include <nettle/sha2.h>
 #include <sodium.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -331,7 +332,8 @@ void bls_pop_prove(const struct bls_secret_key *sk, struct bls_signature *proof)
 static int pairing_check(const g1a *ps, const g2a *qs, size_t n)
 {
 	fp12 f, e;
-	bls_miller_loop(&f, ps, qs, n);
+	if (bls_miller_loop(&f, ps, qs, n))
+		return -CN_ENOMEM;
 	bls_final_exp(&e, &f);
 	return fp12_is_one(&e) ? 0 : -CN_EVERIFY;
 }
@@ -453,6 +455,8 @@ int bls_aggregate_verify(const struct bls_public_key *pks, const uint8_t *const 
 	int rc = -CN_EVERIFY;
 	if (n == 0)
 		return -CN_EVERIFY;
+	if (n >= SIZE_MAX / sizeof *qs)
+		return -CN_ENOMEM;
 	for (size_t i = 0; i < n; i++)
 		if (pks[i].inf)
 			return -CN_EVERIFY;
@@ -502,6 +506,8 @@ int bls_batch_verify(const struct bls_batch_item *items, size_t n, const uint8_t
 	uint8_t seed[32];
 	if (n == 0)
 		return -CN_EVERIFY;
+	if (n >= SIZE_MAX / sizeof *qs)
+		return -CN_ENOMEM;
 	for (size_t i = 0; i < n; i++)
 		if (items[i].pk->inf)
 			return -CN_EVERIFY;

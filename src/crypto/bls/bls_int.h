@@ -135,8 +135,9 @@ int g2_decode(g2a *r, const uint8_t *in, size_t len);   /* 96 or 192 bytes */
 void g2_encode(uint8_t *out, const g2a *a, int compressed);
 
 /* ---- pairing ---- */
-/* f = prod e'(P_i, Q_i) before the final exponentiation (identities skipped). */
-void bls_miller_loop(fp12 *f, const g1a *ps, const g2a *qs, size_t n);
+/* f = prod e'(P_i, Q_i) before the final exponentiation (identities skipped).
+ * -1 only if n > 4 and memory runs out. */
+int bls_miller_loop(fp12 *f, const g1a *ps, const g2a *qs, size_t n);
 void bls_final_exp(fp12 *r, const fp12 *f);
 void bls_pairing(fp12 *r, const g1a *p, const g2a *q);
 

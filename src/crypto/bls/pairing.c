@@ -12,6 +12,7 @@
  * is all signature verification needs. */
 #include "crypto/bls/bls_int.h"
 
+#include <stdint.h>
 #include <stdlib.h>
 
 #define X_ABS 0xd201000000010000ULL
@@ -104,14 +105,14 @@ static void add_step(fp12 *f, struct mstate *s)
 	fp12_mul_014(f, &c0, &c1, &c4);
 }
 
-void bls_miller_loop(fp12 *f, const g1a *ps, const g2a *qs, size_t n)
+int bls_miller_loop(fp12 *f, const g1a *ps, const g2a *qs, size_t n)
 {
 	struct mstate stack[4], *st = stack;
 	size_t m = 0;
 	if (n > 4) {
-		st = malloc(n * sizeof *st);
+		st = n < SIZE_MAX / sizeof *st ? malloc(n * sizeof *st) : NULL;
 		if (!st)
-			abort(); /* tiny allocation; nothing sensible to return */
+			return -1;
 	}
 	for (size_t i = 0; i < n; i++) {
 		if (ps[i].inf || qs[i].inf)
@@ -137,6 +138,7 @@ void bls_miller_loop(fp12 *f, const g1a *ps, const g2a *qs, size_t n)
 	fp12_conj(f, f); /* x < 0 */
 	if (st != stack)
 		free(st);
+	return 0;
 }
 
 /* a^x for a in the cyclotomic subgroup (x < 0: conjugate = inverse there) */
