@@ -631,14 +631,13 @@ void rq_decoder_free(struct rq_decoder *d)
 {
 	if (!d)
 		return;
-	struct rq_mem mem = d->mem;
 	if (d->blk) {
 		for (unsigned b = 0; b < d->oti.z; b++) {
 			dblock_release(d, &d->blk[b]);
 			rq_free(&d->mem, d->blk[b].have);
 		}
 	}
-	mem = d->mem;
+	struct rq_mem mem = d->mem; /* d itself is freed last */
 	rq_free(&mem, d->blk);
 	rq_free(&mem, d->obj);
 	rq_free(&mem, d);

@@ -115,8 +115,11 @@ int rq_decoder_memory(const struct rq_oti *oti, uint64_t *bytes);
 int rq_decoder_new(const struct rq_oti *oti, uint64_t mem_cap, struct rq_decoder **out);
 void rq_decoder_free(struct rq_decoder *dec);
 /* Feeds one packet (payload ID || symbol). Malformed packets (wrong length,
- * SBN >= Z, ESI out of range) are -CN_EINVAL and change nothing; duplicates
- * and packets for finished blocks are ignored. */
+ * SBN >= Z) are -CN_EINVAL and change nothing; duplicates and packets for
+ * finished blocks are ignored. A block is decoded as soon as it has K
+ * symbols (and retried as more arrive if they did not determine it); a
+ * decode attempt uses at most K + 16 of them. -CN_ENOMEM only if the memory
+ * cap is exhausted, which rq_decoder_memory() rules out. */
 int rq_decoder_push(struct rq_decoder *dec, const uint8_t *pkt, size_t len);
 int rq_decoder_complete(const struct rq_decoder *dec);
 /* The recovered object (F bytes, owned by the decoder); -CN_ESTATE if not
