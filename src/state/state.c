@@ -844,6 +844,10 @@ int state_sub_balance(struct state *s, const uint8_t addr[STATE_ADDR_LEN], const
 	struct u256 r;
 	int rc;
 	CHECK(s);
+	/* As in go-ethereum, debiting nothing does not even create the
+	 * account (crediting nothing does, and touches it for EIP-161). */
+	if (u256_is_zero(v))
+		return 0;
 	if ((rc = obj_get(s, addr, &o)) != 0)
 		return rc;
 	if (u256_sub(&r, &o->acct.balance, v))

@@ -106,12 +106,14 @@ int state_get_storage(struct state *s, const uint8_t addr[STATE_ADDR_LEN],
 int state_get_committed_storage(struct state *s, const uint8_t addr[STATE_ADDR_LEN],
                                 const uint8_t slot[32], uint8_t out[32]);
 
-/* ---- writes (a missing account is created by any of them) --------------- */
+/* ---- writes (a missing account is created by any of them but a zero debit) */
 
 int state_set_balance(struct state *s, const uint8_t addr[STATE_ADDR_LEN], const struct u256 *v);
 /* -CN_ERANGE (and no change) if the balance would exceed 2^256-1. */
 int state_add_balance(struct state *s, const uint8_t addr[STATE_ADDR_LEN], const struct u256 *v);
-/* -CN_ERANGE (and no change) if the balance is smaller than v. */
+/* -CN_ERANGE (and no change) if the balance is smaller than v. A zero v
+ * changes nothing, not even a missing account's existence (go-ethereum's
+ * rule; a zero credit does create and touch the account). */
 int state_sub_balance(struct state *s, const uint8_t addr[STATE_ADDR_LEN], const struct u256 *v);
 int state_set_nonce(struct state *s, const uint8_t addr[STATE_ADDR_LEN], uint64_t nonce);
 /* Copies the code; an empty code clears it. */

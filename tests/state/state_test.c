@@ -356,6 +356,14 @@ Test(state, balance_limits)
 	cr_assert_eq(state_sub_balance(s, a, &b), -CN_ERANGE);
 	cr_assert_eq(state_exists(s, a, &ex), 0);
 	cr_assert_eq(ex, 0, "a refused debit creates nothing");
+	b = U(0);
+	cr_assert_eq(state_sub_balance(s, a, &b), 0);
+	cr_assert_eq(state_exists(s, a, &ex), 0);
+	cr_assert_eq(ex, 0, "a zero debit creates nothing");
+	cr_assert_eq(state_add_balance(s, a, &b), 0);
+	cr_assert_eq(state_exists(s, a, &ex), 0);
+	cr_assert_eq(ex, 1, "a zero credit creates the account");
+	cr_assert_eq(state_delete_account(s, a), 0);
 	memset(&max, 0xff, sizeof max);
 	cr_assert_eq(state_set_balance(s, a, &max), 0);
 	cr_assert_eq(state_add_balance(s, a, &one), -CN_ERANGE);
