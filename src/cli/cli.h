@@ -15,6 +15,7 @@ struct cli_command {
 int cli_version(int argc, char **argv);
 int cli_sim(int argc, char **argv);
 int cli_keys(int argc, char **argv);
+int cli_keys_p2p(int argc, char **argv);   /* argv starts at "p2p" */
 int cli_config(int argc, char **argv);
 int cli_chain(int argc, char **argv);
 

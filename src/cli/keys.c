@@ -550,8 +550,10 @@ int cli_keys(int argc, char **argv)
 		usage_keys(argc < 2 ? stderr : stdout);
 		return argc < 2 ? 2 : 0;
 	}
+	if (!strcmp(argv[1], "p2p"))
+		return cli_keys_p2p(argc - 1, argv + 1);
 	if (strcmp(argv[1], "bls") != 0) {
-		fprintf(stderr, "canon keys: unknown key type '%s' (only bls)\n", argv[1]);
+		fprintf(stderr, "canon keys: unknown key type '%s' (bls or p2p)\n", argv[1]);
 		return 2;
 	}
 	if (argc < 3 || !strcmp(argv[2], "--help") || !strcmp(argv[2], "-h")) {

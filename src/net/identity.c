@@ -79,6 +79,16 @@ int net_identity_save(const struct net_identity *id, const char *path)
 	char *slash = strrchr(dir, '/');
 	if (slash && slash != dir) {
 		*slash = 0;
+		/* mkdir -p: a fresh data directory is created with the key. */
+		for (char *p = dir + 1; *p; p++) {
+			if (*p != '/')
+				continue;
+			*p = 0;
+			int bad = mkdir(dir, 0700) != 0 && errno != EEXIST;
+			*p = '/';
+			if (bad)
+				return -CN_EIO;
+		}
 		if (mkdir(dir, 0700) != 0 && errno != EEXIST)
 			return -CN_EIO;
 	}

@@ -62,7 +62,7 @@ void net_node_tag(const uint8_t node_id[NET_NODE_ID_LEN], char out[NET_TAG_CHARS
 /* <datadir>/p2p/hostkey. -CN_ERANGE if it does not fit in cap. */
 int net_identity_path(const char *datadir, char *out, size_t cap);
 /* Writes the key file (two text lines, see docs/net.md) with mode 0600,
- * creating the parent directory (0700). Refuses to overwrite: -CN_EEXIST. */
+ * creating missing parent directories (0700). Refuses to overwrite: -CN_EEXIST. */
 int net_identity_save(const struct net_identity *id, const char *path);
 /* Reads a key file; -CN_ENOTFOUND, -CN_EIO, or -CN_EINVAL for a malformed
  * file or one readable by group or others (-CN_EVERIFY). */
