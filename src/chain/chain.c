@@ -110,7 +110,7 @@ static int put_lookup(struct store_txn *t, const uint8_t txh[32], const uint8_t 
 /* Everything one block adds besides its state: header, body, receipts,
  * lookups, outgoing CX receipts, canonical index and head pointer. */
 static int write_block(struct store_txn *t, const struct block *b, const uint8_t hash[32],
-                       const struct receipt *r, size_t nr, const struct cx_receipt *cx, size_t ncx)
+                       const uint8_t (*hashes)[32], const struct receipt *r, size_t nr, const struct cx_receipt *cx, size_t ncx)
 {
 	uint8_t *p = NULL;
 	size_t len;
@@ -132,9 +132,14 @@ static int write_block(struct store_txn *t, const struct block *b, const uint8_t
 		return rc;
 	for (size_t i = 0; i < b->ntxs; i++) {
 		uint8_t h[32], eh[32];
-		if ((rc = tx_hash(&b->txs[i], h)) || (rc = tx_eth_hash(&b->txs[i], eh)) ||
-		    (rc = put_lookup(t, h, hash, b->header.number, (uint32_t)i)) ||
-		    (memcmp(h, eh, 32) && (rc = put_lookup(t, eh, hash, b->header.number, (uint32_t)i))))
+		const uint8_t *hp = h;
+		if (hashes)
+			hp = hashes[i];
+		else if ((rc = tx_hash(&b->txs[i], h)))
+			return rc;
+		if ((rc = tx_eth_hash(&b->txs[i], eh)) ||
+		    (rc = put_lookup(t, hp, hash, b->header.number, (uint32_t)i)) ||
+		    (memcmp(hp, eh, 32) && (rc = put_lookup(t, eh, hash, b->header.number, (uint32_t)i))))
 			return rc;
 	}
 	/* One record per destination shard, in ascending shard order. */
@@ -219,7 +224,7 @@ int chain_init(struct store *st, const struct chain_genesis *g, uint8_t hash[COR
 		if ((rc = store_put(t, STORE_SHARD_STATES, ek, 8, p, len)))
 			goto out;
 	}
-	if ((rc = header_hash(h, hash)) || (rc = write_block(t, &b, hash, NULL, 0, NULL, 0)))
+	if ((rc = header_hash(h, hash)) || (rc = write_block(t, &b, hash, NULL, NULL, 0, NULL, 0)))
 		goto out;
 	uint8_t sh[4];
 	store_be32(sh, g->shard);
@@ -400,10 +405,10 @@ static void prefix_tx(struct chain_why *why, size_t i)
 /* Executes b's txs on the state (senders already recovered). */
 static int execute(struct chain *c, struct chain_exec *x, struct store_txn *t,
                    const struct block *b, const uint8_t (*senders)[CORE_ADDR_LEN],
-                   struct chain_why *why)
+                   uint8_t (*hashes)[32], struct chain_why *why)
 {
 	for (size_t i = 0; i < b->ntxs; i++) {
-		uint8_t h[32];
+		uint8_t *h = hashes[i];
 		const uint8_t *v;
 		size_t vl;
 		int rc = tx_hash(&b->txs[i], h);
@@ -466,6 +471,11 @@ int chain_insert(struct chain *c, const struct block *b, struct chain_why *why)
 	uint8_t (*senders)[CORE_ADDR_LEN] = NULL;
 	if ((rc = recover_senders(c, b, &senders, why)))
 		return rc;
+	uint8_t (*hashes)[32] = malloc((b->ntxs ? b->ntxs : 1) * sizeof *hashes);
+	if (!hashes) {
+		free(senders);
+		return -CN_ENOMEM;
+	}
 	const struct header *h = &b->header;
 	struct store_txn *t = NULL;
 	struct chain_exec x;
@@ -475,7 +485,7 @@ int chain_insert(struct chain *c, const struct block *b, struct chain_why *why)
 	    (rc = ensure_state(c, t)))
 		goto fail;
 	x.st = c->state;
-	if ((rc = execute(c, &x, t, b, (const uint8_t(*)[CORE_ADDR_LEN])senders, why)))
+	if ((rc = execute(c, &x, t, b, (const uint8_t(*)[CORE_ADDR_LEN])senders, hashes, why)))
 		goto fail;
 	if (x.gas_used != h->gas_used) {
 		rc = chain_reject(why, CHAIN_R_GAS_USED, -1, "header %llu, execution used %llu",
@@ -506,7 +516,7 @@ int chain_insert(struct chain *c, const struct block *b, struct chain_why *why)
 		goto fail;
 	}
 	if ((rc = state_commit(c->state, root)) ||
-	    (rc = write_block(t, b, hash, x.receipts, x.nreceipts, x.cx, x.ncx)))
+	    (rc = write_block(t, b, hash, (const uint8_t(*)[32])hashes, x.receipts, x.nreceipts, x.cx, x.ncx)))
 		goto fail;
 	struct header nh;
 	if ((rc = header_copy(&nh, h)))
@@ -522,12 +532,14 @@ int chain_insert(struct chain *c, const struct block *b, struct chain_why *why)
 	memcpy(c->head_hash, hash, 32);
 	chain_exec_free(&x);
 	free(senders);
+	free(hashes);
 	return 0;
 fail:
 	store_abort(t);
 	drop_state(c);
 	chain_exec_free(&x);
 	free(senders);
+	free(hashes);
 	return rc;
 }
 
