@@ -989,3 +989,47 @@ Test(state, cache_drop_between_blocks)
 	store_abort(t);
 	store_close(st);
 }
+
+/* A database whose trie holds bytes that are not accounts (or slot values)
+ * yields errors, never a crash or a made-up account. */
+Test(state, malformed_trie_values)
+{
+	struct store *st = open_store();
+	struct store_txn *t = begin(st, 1);
+	struct trie_db db = {t, store_trie_get, store_trie_put};
+	struct trie tr, stt;
+	struct state *s;
+	uint8_t a[20], c[20], k[32], root[32], sroot[32], got[32], buf[STATE_ACCOUNT_RLP_MAX];
+	struct u256 b;
+
+	addr_n(a, 1);
+	addr_n(c, 2);
+	slot_n(k, 1);
+	/* c's storage holds a list where a value belongs. */
+	cr_assert_eq(trie_init(&stt, &db, NULL, TRIE_SECURE), 0);
+	cr_assert_eq(trie_put(&stt, k, 32, (const uint8_t *)"\xc2\x01\x02", 3), 0);
+	cr_assert_eq(trie_commit(&stt, sroot), 0);
+	trie_free(&stt);
+	struct state_account acct;
+	state_account_init(&acct);
+	memcpy(acct.root, sroot, 32);
+	size_t n = state_account_encode(&acct, buf);
+
+	cr_assert_eq(trie_init(&tr, &db, NULL, TRIE_SECURE), 0);
+	cr_assert_eq(trie_put(&tr, a, 20, (const uint8_t *)"\xc3\x80\x80\x80", 4), 0);
+	cr_assert_eq(trie_put(&tr, c, 20, buf, n), 0);
+	cr_assert_eq(trie_commit(&tr, root), 0);
+	trie_free(&tr);
+
+	cr_assert_eq(state_open(&s, t, root), 0);
+	int rc = state_get_balance(s, a, &b);
+	cr_assert(rc < 0 && rc != -CN_ENOTFOUND, "rc %d", rc);
+	cr_assert_eq(state_get_balance(s, c, &b), 0);
+	rc = state_get_storage(s, c, k, got);
+	cr_assert(rc < 0 && rc != -CN_ENOTFOUND, "rc %d", rc);
+	state_free(s);
+	rc = state_flat_rebuild(t, root);
+	cr_assert(rc < 0, "rebuild accepted a malformed account");
+	store_abort(t);
+	store_close(st);
+}
