@@ -563,10 +563,11 @@ static void enter_view(struct fbft *sm, uint64_t v, uint64_t now)
 		clear_proposal(sm);
 	if (sm->p.view != v || sm->vc_mode)
 		forget_sent(sm);
+	if (sm->p.view != v)
+		sm->view_start = now; /* else the view's clock started with its view change */
 	sm->p.view = v;
 	sm->vc_mode = 0;
 	sm->expire = 0;
-	sm->view_start = now;
 	sm->awaiting_proposal = 0;
 	sm->propose_at = 0;
 }
@@ -1167,11 +1168,12 @@ static uint64_t view_deadline(const struct fbft *sm)
 	/* The timeout is a function of the view number, not of how many views
 	 * this node went through: a node that reached the height late (or
 	 * restarted) must not run ahead of the others with shorter timers. */
+	/* One budget per view, counted from entering it, whether or not a
+	 * NEWVIEW arrived in between: otherwise nodes that wait for NEWVIEWs
+	 * cycle slower than one that never gets them, and drift apart. */
 	unsigned k = sm->p.view > 16 ? 16 : (unsigned)sm->p.view;
-	if (sm->vc_mode)
-		return sm->view_start + timeout_of(sm, sm->cfg.viewchange_timeout_ms, k ? k - 1 : 0);
-	return sm->view_start + (sm->p.view == 0 ? sm->cfg.block_period_ms : 0) +
-	       timeout_of(sm, sm->cfg.phase_timeout_ms, k);
+	uint64_t start = k ? timeout_of(sm, sm->cfg.viewchange_timeout_ms, k - 1) : sm->cfg.block_period_ms;
+	return sm->view_start + start + timeout_of(sm, sm->cfg.phase_timeout_ms, k);
 }
 
 static int on_timer(struct fbft *sm, uint64_t now, struct fbft_out *out)
