@@ -290,6 +290,8 @@ struct state {
 	size_t nsnaps, cap_snaps;
 	int snap_base;                  /* id of snaps[0]; ids never repeat soon */
 	size_t cache_max;
+	size_t nslots;                  /* slots loaded or written since the last drop
+	                                 * (an upper bound: freed maps are not subtracted) */
 };
 
 static int grow(void **v, size_t *cap, size_t need, size_t elem)
@@ -367,6 +369,7 @@ static void cache_drop(struct state *s)
 	free(s->tab);
 	s->tab = NULL;
 	s->tab_cap = s->nobj = 0;
+	s->nslots = 0;
 }
 
 /* The cached account at addr, loading it from the trie on first touch. */
@@ -765,6 +768,7 @@ static int obj_slot(struct state *s, struct sobj *o, const uint8_t key[32], stru
 	}
 	if ((rc = slot_insert(&o->slots, key, &e)) != 0)
 		return rc;
+	s->nslots++;
 	memcpy(e->val, val, 32);
 	memcpy(e->orig, val, 32);
 	*out = e;
@@ -1138,7 +1142,7 @@ int state_commit(struct state *s, uint8_t out[STATE_HASH_LEN])
 	s->npending = 0;
 	memcpy(s->committed, root, STATE_HASH_LEN);
 	s->broken = 0;
-	if (s->nobj > s->cache_max) {
+	if (s->nobj > s->cache_max || s->nslots > s->cache_max * STATE_CACHE_SLOTS_PER_ACCOUNT) {
 		cache_drop(s);
 		if ((rc = trie_evict(&s->trie)) != 0) {
 			s->broken = 1;

@@ -159,9 +159,11 @@ int state_commit(struct state *s, uint8_t out[STATE_HASH_LEN]);
 void state_committed_root(const struct state *s, uint8_t out[STATE_HASH_LEN]);
 /* Number of accounts held in memory. */
 size_t state_cached_accounts(const struct state *s);
-/* After a commit, a cache holding more accounts than this is dropped and the
- * state trie's nodes evicted, bounding a long-running node's memory. */
+/* After a commit, a cache holding more accounts than the limit (or more
+ * storage slots than STATE_CACHE_SLOTS_PER_ACCOUNT times it) is dropped and
+ * the state trie's nodes evicted, bounding a long-running node's memory. */
 #define STATE_CACHE_DEFAULT 65536
+#define STATE_CACHE_SLOTS_PER_ACCOUNT 16
 void state_set_cache_limit(struct state *s, size_t max_accounts);
 
 /* ---- flat index (no struct state needed: RPC readers) ------------------- */

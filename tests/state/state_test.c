@@ -1033,3 +1033,32 @@ Test(state, malformed_trie_values)
 	store_abort(t);
 	store_close(st);
 }
+
+/* One contract with many slots also trips the cache limit. */
+Test(state, cache_drop_by_slots)
+{
+	struct store *st = open_store();
+	struct store_txn *t = begin(st, 1);
+	struct state *s;
+	uint8_t a[20], k[32], v[32], got[32], root[32];
+
+	addr_n(a, 5);
+	cr_assert_eq(state_open(&s, t, NULL), 0);
+	state_set_cache_limit(s, 10);
+	for (uint64_t i = 0; i < 10 * STATE_CACHE_SLOTS_PER_ACCOUNT + 1; i++) {
+		slot_n(k, i);
+		slot_n(v, i + 1000);
+		cr_assert_eq(state_set_storage(s, a, k, v), 0);
+	}
+	cr_assert_eq(state_commit(s, root), 0);
+	cr_assert_eq(state_cached_accounts(s), 0);
+	for (uint64_t i = 0; i < 10 * STATE_CACHE_SLOTS_PER_ACCOUNT + 1; i += 7) {
+		slot_n(k, i);
+		slot_n(v, i + 1000);
+		cr_assert_eq(state_get_storage(s, a, k, got), 0);
+		cr_assert(memcmp(got, v, 32) == 0);
+	}
+	state_free(s);
+	store_abort(t);
+	store_close(st);
+}
