@@ -212,6 +212,17 @@ int chain_init(struct store *st, const struct chain_genesis *g, uint8_t hash[COR
 	h->gas_limit = g->np->block_gas_limit;
 	h->time = g->time;
 	h->shard_id = g->shard;
+	/* Names the network so that networks with otherwise identical
+	 * genesis blocks (no allocations, no committee) differ in hash. */
+	char extra[64];
+	int xl = snprintf(extra, sizeof extra, "canon genesis %s", g->np->name);
+	h->extra.p = malloc((size_t)xl);
+	if (!h->extra.p) {
+		rc = -CN_ENOMEM;
+		goto out;
+	}
+	memcpy(h->extra.p, extra, (size_t)xl);
+	h->extra.len = (size_t)xl;
 	if (g->committee.ncommittees) {
 		uint8_t *p;
 		size_t len;

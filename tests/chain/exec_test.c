@@ -106,7 +106,28 @@ Test(chain_exec, genesis_is_funded_and_deterministic)
 	/* Account 0's address is the one docs/chain.md lists. */
 	char hx[43];
 	addr_to_hex(addr[0], hx);
-	cr_log_info("localnet account 0: %s", hx);
+	cr_assert_str_eq(hx, "0x10936C67dEc11ceEfF1191C929d5E8b0a9458082");
+	chain_localnet_account(15, sk[15], addr[15]);
+	addr_to_hex(addr[15], hx);
+	cr_assert_str_eq(hx, "0xcE2B00A2Ed0f458FB1405FC1c236d6E970143394");
+	/* Every network's genesis has its own hash. */
+	const char *nets[] = {"localnet", "testnet", "mainnet", "partner"};
+	uint8_t gh[4][32];
+	for (int i = 0; i < 4; i++) {
+		char d[] = "/tmp/canon-chain-XXXXXX";
+		struct store *st;
+		cr_assert_not_null(mkdtemp(d));
+		cr_assert_eq(store_open_chain(&st, d, nets[i], 0, NULL), 0);
+		cr_assert_eq(chain_genesis_default(&g, nets[i], 0), 0);
+		cr_assert_eq(chain_init(st, &g, gh[i]), 0);
+		chain_genesis_free(&g);
+		store_close(st);
+		char cmd[64];
+		snprintf(cmd, sizeof cmd, "rm -rf %s", d);
+		cr_assert_eq(system(cmd), 0);
+		for (int j = 0; j < i; j++)
+			cr_assert_neq(memcmp(gh[i], gh[j], 32), 0, "%s and %s", nets[i], nets[j]);
+	}
 }
 
 Test(chain_exec, same_shard_transfers_balance_out)
