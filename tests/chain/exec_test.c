@@ -384,3 +384,91 @@ Test(chain_exec, builder_skips_bad_and_keeps_good)
 	for (int i = 0; i < 4; i++)
 		tx_free(&txs[i]);
 }
+
+Test(chain_exec, ethereum_legacy_tx_converted_and_indexed)
+{
+	const struct netparams *np = chain_params(T.c);
+	struct tx tx;
+	memset(&tx, 0, sizeof tx);
+	tx.type = TX_LEGACY;
+	tx.chain_id = netparams_eth_chain_id(np, 0);
+	tx.nonce = 0;
+	tx.gas_price = u(np->min_gas_price);
+	tx.gas_limit = 21000;
+	tx.has_to = 1;
+	memcpy(tx.to, dest, 20);
+	tx.value = u(31337);
+	cr_assert_eq(tx_sign(&tx, sk[7]), 0);
+	uint8_t eth_hash[32];
+	cr_assert_eq(tx_hash(&tx, eth_hash), 0);
+	/* As received it is not a block tx. */
+	cr_assert_eq(skip_reason(&tx), CHAIN_R_TX_FORM);
+	cr_assert_eq(tx_from_eth(&tx, np->eth_chain_id_base, np->num_shards), 0);
+	build_insert(&tx, 1);
+	uint8_t bh[32], h[32];
+	uint64_t num;
+	uint32_t idx;
+	cr_assert_eq(chain_tx_lookup(T.c, eth_hash, bh, &num, &idx), 0);
+	chain_head_hash(T.c, h);
+	cr_assert_eq(memcmp(bh, h, 32), 0);
+	struct u256 b = bal(dest);
+	cr_assert(u256_eq(&b, &(struct u256){{31337, 0, 0, 0}}));
+	tx_free(&tx);
+}
+
+/* Sum of balances over every account a set of blocks touched equals the
+ * genesis total minus what left through CX receipts. */
+Test(chain_exec, balances_add_up)
+{
+	struct chain_why w;
+	cr_assert_eq(chain_gen_blocks(T.c, 5, 60, 30, 99, &w), 0, "%s", w.msg);
+	uint8_t (*accts)[20] = calloc(5 * 60 + 32, 20);
+	size_t n = 0;
+	for (unsigned i = 0; i < CHAIN_LOCALNET_ACCOUNTS; i++)
+		memcpy(accts[n++], addr[i], 20);
+	const struct chain_fee_collector *fc;
+	size_t nfc;
+	chain_fee_collectors(chain_params(T.c), &fc, &nfc);
+	for (size_t i = 0; i < nfc; i++)
+		memcpy(accts[n++], fc[i].addr, 20);
+	struct u256 total = u(0), out = u(0), genesis_total = u(0), cxsum = u(0), x;
+	size_t ncross = 0;
+	for (uint64_t num = 1; num <= 5; num++) {
+		struct block b;
+		cr_assert_eq(chain_block_at(T.c, num, &b), 0);
+		for (size_t i = 0; i < b.ntxs; i++) {
+			if (b.txs[i].to_shard_id != 0) {
+				u256_add(&out, &out, &b.txs[i].value);
+				ncross++;
+				continue;
+			}
+			int seen = 0;
+			for (size_t j = 0; j < n && !seen; j++)
+				seen = !memcmp(accts[j], b.txs[i].to, 20);
+			if (!seen)
+				memcpy(accts[n++], b.txs[i].to, 20);
+		}
+		/* The stored CX receipts carry the same total. */
+		struct cx_receipt *cx;
+		size_t ncx;
+		if (chain_cx_outgoing(T.c, 1, num, &cx, &ncx) == 0) {
+			for (size_t i = 0; i < ncx; i++)
+				u256_add(&cxsum, &cxsum, &cx[i].amount);
+			free(cx);
+		}
+		block_free(&b);
+	}
+	cr_assert_gt(ncross, 0);
+	cr_assert(u256_eq(&cxsum, &out));
+	for (size_t i = 0; i < n; i++) {
+		x = bal(accts[i]);
+		cr_assert_eq(u256_add(&total, &total, &x), 0);
+	}
+	struct u256 each;
+	cr_assert_eq(u256_parse_dec(&each, "10000000000000000000000000000", 29), 0);
+	for (unsigned i = 0; i < CHAIN_LOCALNET_ACCOUNTS; i++)
+		u256_add(&genesis_total, &genesis_total, &each);
+	u256_add(&x, &total, &out);
+	cr_assert(u256_eq(&x, &genesis_total), "balances + cross-shard outflow != genesis total");
+	free(accts);
+}
