@@ -51,6 +51,7 @@ static const char *const reason_msgs[TXPOOL_REASON_COUNT] = {
 	[TXPOOL_DROP_FAIRNESS] = "fairness-exceeding pending transaction",
 	[TXPOOL_DROP_GLOBAL_QUEUE] = "exceeds global cap for queued transactions",
 	[TXPOOL_DROP_REMOVED] = "removed",
+	[TXPOOL_DROP_EXPIRED] = "removed transaction for inactive account",
 };
 
 const char *txpool_reason_str(enum txpool_reason r)
@@ -80,6 +81,7 @@ struct account {
 	struct entry **txs;         /* by nonce, ascending, no duplicates */
 	size_t n, cap;
 	size_t npending;            /* txs[0..npending) run on from nonce */
+	uint64_t beat;              /* pool time of the last admission */
 };
 
 static struct entry *to_entry(struct txpool_tx *t) { return (struct entry *)t; }
@@ -238,6 +240,7 @@ struct txpool {
 	size_t nheap, heapcap;
 	size_t count, npending, nqueued;
 	uint64_t seq;
+	uint64_t now_ms;            /* as last told by txpool_tick */
 };
 
 void txpool_config_default(struct txpool_config *c, const struct netparams *net, uint32_t shard)
@@ -253,6 +256,7 @@ void txpool_config_default(struct txpool_config *c, const struct netparams *net,
 	c->global_slots = 4096;
 	c->account_queue = 64;
 	c->global_queue = 5120;
+	c->lifetime_ms = 30 * 60 * 1000;
 }
 
 int txpool_new(struct txpool **out, const struct txpool_config *cfg,
@@ -763,6 +767,7 @@ static int add_locked(struct txpool *p, struct entry *e, struct txpool_result *r
 	e->in_pool = 1;
 	e->acct = a;
 	p->seq++;
+	a->beat = p->now_ms;
 	heap_push(p, e);
 	p->count++;
 	acct_count(p, a);
@@ -969,6 +974,24 @@ int txpool_reset(struct txpool *p, uint64_t block_gas_limit)
 	enforce_limits(p);
 	pthread_mutex_unlock(&p->mu);
 	return first_err;
+}
+
+void txpool_tick(struct txpool *p, uint64_t now_ms)
+{
+	pthread_mutex_lock(&p->mu);
+	p->now_ms = now_ms;
+	size_t n;
+	struct account **v = p->nqueued ? acct_list(p, &n) : NULL;
+	for (size_t i = 0; v && i < n; i++) {
+		struct account *a = v[i];
+		if (a->n == a->npending || now_ms < a->beat || now_ms - a->beat <= p->cfg.lifetime_ms)
+			continue;
+		while (a->n > a->npending)
+			acct_drop_at(p, a, a->n - 1, TXPOOL_DROP_EXPIRED);
+		acct_release_if_empty(p, a);
+	}
+	free(v);
+	pthread_mutex_unlock(&p->mu);
 }
 
 int txpool_remove(struct txpool *p, const uint8_t hash[CORE_HASH_LEN])

@@ -70,6 +70,7 @@ enum txpool_reason {
 	TXPOOL_DROP_FAIRNESS,           /* pending cut by the global fairness rule */
 	TXPOOL_DROP_GLOBAL_QUEUE,       /* queued cut by the global queue limit */
 	TXPOOL_DROP_REMOVED,            /* txpool_remove() */
+	TXPOOL_DROP_EXPIRED,            /* queued, sender silent for lifetime_ms */
 	TXPOOL_REASON_COUNT
 };
 
@@ -113,6 +114,7 @@ struct txpool_config {
 	size_t global_slots;                /* pending in all */
 	size_t account_queue;               /* queued per account */
 	size_t global_queue;                /* queued in all */
+	uint64_t lifetime_ms;               /* queued txs of a silent sender expire */
 	/* Called (mutex held) for every transaction the pool lets go of after
 	 * admitting it, except those a block included (nonce below the new
 	 * state nonce at txpool_reset, reported as TXPOOL_ERR_NONCE_TOO_LOW
@@ -123,7 +125,8 @@ struct txpool_config {
 
 /* Defaults for a node of `shard` on `net`: the network's minimum gas price,
  * 10 % bump, its block gas limit, 128 KiB size limit (Harmony's
- * MaxPoolTransactionDataSize), 16 / 4096 / 64 / 5120 slots (harmony.conf). */
+ * MaxPoolTransactionDataSize), 16 / 4096 / 64 / 5120 slots and a 30 min
+ * lifetime (harmony.conf). */
 void txpool_config_default(struct txpool_config *c, const struct netparams *net, uint32_t shard);
 
 struct txpool;
@@ -163,6 +166,13 @@ int txpool_add_raw(struct txpool *p, const uint8_t *raw, size_t len, struct txpo
  * dropped side chain are given back with txpool_add. Returns the first
  * reader error (those accounts keep their old view), else 0. */
 int txpool_reset(struct txpool *p, uint64_t block_gas_limit);
+
+/* The pool reads no clock: the node's loop tells it the time. A sender's
+ * heartbeat is the time of the last tick before its latest admitted
+ * transaction; the queued transactions of a sender whose heartbeat is more
+ * than lifetime_ms old are dropped (TXPOOL_DROP_EXPIRED), as the Go node
+ * does every minute. Pending ones never expire. */
+void txpool_tick(struct txpool *p, uint64_t now_ms);
 
 /* Drops one transaction (by either hash); its later nonces become queued.
  * -CN_ENOTFOUND if it is not held. */

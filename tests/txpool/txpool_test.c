@@ -595,3 +595,34 @@ Test(txpool, global_queue_drops_the_cheapest_queued)
 	ok(p, tp_signed(5, 0, 100, ether(0)));
 	txpool_free(p);
 }
+
+Test(txpool, queued_transactions_of_silent_senders_expire)
+{
+	struct txpool_config c;
+	txpool_config_default(&c, tp_mainnet(), 0);
+	cr_assert_eq(c.lifetime_ms, 1800000);
+	c.lifetime_ms = 1000;
+	struct txpool *p = mkpool(&c);
+	txpool_tick(p, 5000);
+	ok(p, tp_signed(1, 0, 100, ether(0)));
+	ok(p, tp_signed(1, 2, 100, ether(0)));
+	ok(p, tp_signed(1, 3, 100, ether(0)));
+	ok(p, tp_signed(2, 5, 100, ether(0)));
+	txpool_tick(p, 5500);
+	ok(p, tp_signed(2, 6, 100, ether(0)));      /* refreshes account 2 */
+	txpool_tick(p, 6000);
+	size_t np, nq;
+	txpool_stats(p, &np, &nq);
+	cr_assert_eq(nq, 4);
+	txpool_tick(p, 6001);                       /* account 1 silent > 1 s */
+	txpool_stats(p, &np, &nq);
+	cr_assert_eq(np, 1);
+	cr_assert_eq(nq, 2);
+	cr_assert_eq(dl.n, 2);
+	cr_assert_eq(dl.why[0], TXPOOL_DROP_EXPIRED);
+	txpool_tick(p, 6501);
+	txpool_stats(p, &np, &nq);
+	cr_assert_eq(np, 1);
+	cr_assert_eq(nq, 0);
+	txpool_free(p);
+}
