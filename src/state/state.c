@@ -1153,6 +1153,33 @@ int state_commit(struct state *s, uint8_t out[STATE_HASH_LEN])
 	return 0;
 }
 
+/* ---- proofs ------------------------------------------------------------- */
+
+static int prove(struct store_txn *txn, const uint8_t root[STATE_HASH_LEN],
+                 const uint8_t *key, size_t klen, struct trie_proof *out)
+{
+	struct trie_db db = {txn, node_get, store_trie_put};
+	struct trie t;
+	int rc = trie_init(&t, &db, root, TRIE_SECURE);
+	if (rc)
+		return rc;
+	rc = trie_prove(&t, key, klen, out);
+	trie_free(&t);
+	return rc;
+}
+
+int state_prove_account(struct store_txn *txn, const uint8_t root[STATE_HASH_LEN],
+                        const uint8_t addr[STATE_ADDR_LEN], struct trie_proof *out)
+{
+	return prove(txn, root, addr, STATE_ADDR_LEN, out);
+}
+
+int state_prove_storage(struct store_txn *txn, const uint8_t storage_root[STATE_HASH_LEN],
+                        const uint8_t slot[32], struct trie_proof *out)
+{
+	return prove(txn, storage_root, slot, 32, out);
+}
+
 /* ---- flat index --------------------------------------------------------- */
 
 int state_flat_get(struct store_txn *txn, const uint8_t addr[STATE_ADDR_LEN], struct state_account *out)

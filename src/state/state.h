@@ -166,6 +166,21 @@ size_t state_cached_accounts(const struct state *s);
 #define STATE_CACHE_SLOTS_PER_ACCOUNT 16
 void state_set_cache_limit(struct state *s, size_t max_accounts);
 
+/* ---- proofs (eth_getProof, EIP-1186) ------------------------------------ */
+
+struct trie_proof;
+
+/* The proof of addr's account (or of its absence) in the committed state at
+ * root: the state trie's nodes on the path to keccak256(addr). Check it with
+ * trie_verify_proof(root, keccak256(addr), ...), which yields the account
+ * RLP. Free with trie_proof_free(). */
+int state_prove_account(struct store_txn *txn, const uint8_t root[STATE_HASH_LEN],
+                        const uint8_t addr[STATE_ADDR_LEN], struct trie_proof *out);
+/* The same for one slot in the storage trie whose root an account names
+ * (the value proved is the slot's RLP; absence means zero). */
+int state_prove_storage(struct store_txn *txn, const uint8_t storage_root[STATE_HASH_LEN],
+                        const uint8_t slot[32], struct trie_proof *out);
+
 /* ---- flat index (no struct state needed: RPC readers) ------------------- */
 
 #define STATE_FLAT_PREFIX "fa:"

@@ -1062,3 +1062,85 @@ Test(state, cache_drop_by_slots)
 	store_abort(t);
 	store_close(st);
 }
+
+/* Account and storage proofs verify against the root with the trie's
+ * verifier, for present and absent keys. */
+Test(state, proofs)
+{
+	struct store *st = open_store();
+	struct store_txn *t = begin(st, 1);
+	struct state *s;
+	struct cn_prng r;
+	uint8_t root[32], h[32], enc[STATE_ACCOUNT_RLP_MAX];
+	const uint8_t *v;
+	size_t vl;
+
+	cn_prng_seed(&r, 5);
+	cr_assert_eq(state_open(&s, t, NULL), 0);
+	for (int i = 0; i < 200; i++)
+		random_op(s, &r, 0);
+	cr_assert_eq(state_commit(s, root), 0);
+	size_t present = 0, slots = 0;
+	for (uint64_t i = 0; i < POOL + 4; i++) {
+		uint8_t a[20];
+		struct trie_proof p;
+		struct state_account acct;
+		addr_n(a, i);
+		cr_assert_eq(state_prove_account(t, root, a, &p), 0);
+		keccak256(a, 20, h);
+		int rc = trie_verify_proof(root, h, 32, (const struct trie_blob *)NULL, 0, &v, &vl);
+		cr_assert_neq(rc, 0, "an empty proof proves nothing");
+		struct trie_blob nodes[64];
+		cr_assert_leq(p.n, 64);
+		for (size_t j = 0; j < p.n; j++)
+			nodes[j] = (struct trie_blob){p.nodes[j], p.lens[j]};
+		rc = trie_verify_proof(root, h, 32, nodes, p.n, &v, &vl);
+		int ex = state_get_account(s, a, &acct);
+		if (ex == -CN_ENOTFOUND) {
+			cr_assert_eq(rc, -CN_ENOTFOUND);
+			trie_proof_free(&p);
+			continue;
+		}
+		cr_assert_eq(rc, 0);
+		size_t n = state_account_encode(&acct, enc);
+		cr_assert_eq(vl, n);
+		cr_assert(memcmp(v, enc, n) == 0);
+		present++;
+		trie_proof_free(&p);
+		for (uint64_t j = 0; j < 10; j++) {
+			uint8_t k[32], val[32], kh[32], want[33];
+			slot_n(k, j);
+			cr_assert_eq(state_get_storage(s, a, k, val), 0);
+			cr_assert_eq(state_prove_storage(t, acct.root, k, &p), 0);
+			for (size_t q = 0; q < p.n; q++)
+				nodes[q] = (struct trie_blob){p.nodes[q], p.lens[q]};
+			keccak256(k, 32, kh);
+			rc = trie_verify_proof(acct.root, kh, 32, nodes, p.n, &v, &vl);
+			if (is_zero(val)) {
+				cr_assert_eq(rc, -CN_ENOTFOUND);
+			} else {
+				cr_assert_eq(rc, 0);
+				size_t z = 0;
+				while (val[z] == 0)
+					z++;
+				size_t wl = 0;
+				if (32 - z == 1 && val[31] < 0x80) {
+					want[wl++] = val[31];
+				} else {
+					want[wl++] = (uint8_t)(0x80 + 32 - z);
+					memcpy(want + wl, val + z, 32 - z);
+					wl += 32 - z;
+				}
+				cr_assert_eq(vl, wl);
+				cr_assert(memcmp(v, want, wl) == 0);
+				slots++;
+			}
+			trie_proof_free(&p);
+		}
+	}
+	cr_assert_gt(present, 10);
+	cr_assert_gt(slots, 10);
+	state_free(s);
+	store_abort(t);
+	store_close(st);
+}
