@@ -3,6 +3,7 @@
  * Everything random comes from one cn_prng seeded with cfg->seed and drawn
  * in event order, and events at the same virtual time run in insertion order,
  * so a run is a pure function of its configuration. */
+#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -95,8 +96,6 @@ struct sim {
 };
 
 static void fail(struct sim *s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-
-#include <stdarg.h>
 static void fail(struct sim *s, const char *fmt, ...)
 {
 	if (s->res->violation)
@@ -464,8 +463,11 @@ static int send_out(struct sim *s, uint32_t i, int bcast, uint32_t to, const uin
 		return 0;
 	case SIM_EQUIVOCATE: {
 		struct fbft_msg m;
-		if (fbft_msg_decode(d, len, &m) == 0 && (m.type == FBFT_ANNOUNCE || (m.type == FBFT_NEWVIEW && !m.has_cert))) {
-			/* the same block with another nonce, signed again */
+		if (fbft_msg_decode(d, len, &m) == 0 && (m.type == FBFT_ANNOUNCE || m.type == FBFT_NEWVIEW)) {
+			/* the same block with another nonce, signed again; a NEWVIEW
+			 * that must re-propose a prepared block drops its justification
+			 * instead, to test the honest nodes' locks */
+			m.has_cert = 0;
 			uint8_t alt[1024];
 			if (m.block_len > sizeof alt || m.block_len < 61)
 				break;
