@@ -9,6 +9,9 @@
 #include "state/state.h"
 #include "store/store.h"
 
+/* Accounts the head state may keep cached between blocks. */
+#define CHAIN_STATE_CACHE_MAX 200000
+
 struct chain {
 	struct store *st;
 	const struct netparams *np;
@@ -541,6 +544,10 @@ int chain_insert(struct chain *c, const struct block *b, struct chain_why *why)
 	header_free(&c->head);
 	c->head = nh;
 	memcpy(c->head_hash, hash, 32);
+	/* The cache only grows; start afresh (from the committed root) once it
+	 * holds more accounts than recent blocks are likely to touch again. */
+	if (state_cached_accounts(c->state) > CHAIN_STATE_CACHE_MAX)
+		drop_state(c);
 	chain_exec_free(&x);
 	free(senders);
 	free(hashes);
