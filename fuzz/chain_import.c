@@ -44,11 +44,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	if (!c)
 		setup();
-	FILE *f = fmemopen((void *)data, size ? size : 1, "rb");
+	/* fmemopen refuses a zero-sized buffer: give an empty input a one-byte
+	 * buffer of our own and consume that byte. */
+	static uint8_t one[1];
+	FILE *f = fmemopen(size ? (void *)data : one, size ? size : 1, "rb");
 	if (!f)
 		return 0;
 	if (!size)
-		fgetc(f);   /* fmemopen needs a non-empty buffer: consume the one byte */
+		fgetc(f);
 	struct chain_import_stats s;
 	struct chain_why w;
 	chain_import(c, f, &s, &w);
