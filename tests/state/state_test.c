@@ -765,18 +765,17 @@ static void model_slot(struct model *m, const uint8_t k[32], const uint8_t v[32]
 #define NODE_SCRIPT "tests/clients/state_root.mjs"
 #endif
 
-Test(state, root_matches_ethereumjs)
+static void ethereumjs_compare(int N, uint64_t seed)
 {
 	struct store *st = open_store();
 	struct store_txn *t = begin(st, 1);
 	struct state *s;
 	struct cn_prng r;
-	enum { N = 300 };
-	static struct model m[N];
+	struct model *m = calloc((size_t)N, sizeof *m);
 	uint8_t root[32];
 
-	memset(m, 0, sizeof m);
-	cn_prng_seed(&r, 20261122);
+	cr_assert(m);
+	cn_prng_seed(&r, seed);
 	cr_assert_eq(state_open(&s, t, NULL), 0);
 	/* Random addresses, balances of every width, nonces, some code and
 	 * storage (small and random slots, values of every width). */
@@ -883,7 +882,22 @@ Test(state, root_matches_ethereumjs)
 	hex_encode(root, 32, mine + 2);
 	cr_assert(strncmp(out, mine, 66) == 0 && (out[66] == '\n' || out[66] == 0),
 	          "ours %s, ethereumjs %s", mine, out);
+	free(m);
 	tu_report("state root vs @ethereumjs/trie (accounts)", (size_t)N);
+}
+
+Test(state, root_matches_ethereumjs)
+{
+	ethereumjs_compare(300, 20261122);
+}
+
+/* make test-long: more accounts, several seeds. */
+Test(state, root_matches_ethereumjs_long, .timeout = 600)
+{
+	if (!tu_long())
+		return;
+	for (uint64_t seed = 1; seed <= 4; seed++)
+		ethereumjs_compare(5000, seed);
 }
 
 /* ---- transaction boundaries --------------------------------------------- */
