@@ -205,7 +205,10 @@ static void run_model(uint64_t seed, size_t steps)
 			for (unsigned a = 0; a < M_ACCTS; a++) {
 				if (cn_prng_uniform(&rng, 3))
 					continue;
-				model[a].nonce += cn_prng_uniform(&rng, 3);
+				/* Nonces stop short of the model's table so that long
+				 * runs keep adding. */
+				if (model[a].nonce + 16 < M_NONCES)
+					model[a].nonce += cn_prng_uniform(&rng, 3);
 				model[a].bal = ether(cn_prng_uniform(&rng, 12));
 				ms_set(&mst, a, model[a].nonce, model[a].bal);
 			}
