@@ -340,11 +340,30 @@ static struct session *find_by_id(const struct net_endpoint *ep, const uint8_t i
 	return NULL;
 }
 
+/* A session that only exists because someone once handshaked with us and
+ * that holds nothing now: no keys, no handshake, no queue, no locator. */
+static int session_idle_inbound(const struct session *s)
+{
+	return !s->have_locator && !s->cur.valid && !s->prev.valid && !s->next.valid &&
+	       !s->hs_running && !s->qn;
+}
+
 static int session_new(struct net_endpoint *ep, const uint8_t pk[32], struct session **out)
 {
 	if (ep->ns >= ep->cfg.max_peers) {
-		count(ep, NET_STAT_DROP_LIMIT);
-		return -CN_ELIMIT;
+		/* Inbound peers are accepted without introduction, so the table
+		 * must not fill up with the dead ones: recycle an idle one. Its
+		 * initiation-timestamp memory goes with it; a replay of an old
+		 * initiation could then only create keys nobody holds. */
+		size_t i = 0;
+		while (i < ep->ns && !session_idle_inbound(ep->s[i]))
+			i++;
+		if (i == ep->ns) {
+			count(ep, NET_STAT_DROP_LIMIT);
+			return -CN_ELIMIT;
+		}
+		session_free(ep->s[i]);
+		ep->s[i] = ep->s[--ep->ns];
 	}
 	struct session *s = calloc(1, sizeof *s);
 	if (!s)

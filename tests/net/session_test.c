@@ -22,6 +22,7 @@ static struct net_config cfg_default(void)
 static void connect(struct tn_net *net, int a, int b)
 {
 	size_t before = net->n[b].delivered;
+	int est_a = net->n[a].established, est_b = net->n[b].established;
 	tn_introduce(net, a, b);
 	cr_assert_eq(tn_send(net, a, b, "hello", 5), 0);
 	tn_run(net, net->now + 1000);
@@ -29,8 +30,8 @@ static void connect(struct tn_net *net, int a, int b)
 	cr_assert_eq(net->n[b].last_len, 5);
 	cr_assert_eq(memcmp(net->n[b].last_msg, "hello", 5), 0);
 	cr_assert_arr_eq(net->n[b].last_from, net->n[a].id.node_id, 32);
-	cr_assert_eq(net->n[a].established, 1);
-	cr_assert_eq(net->n[b].established, before ? net->n[b].established : 1);
+	cr_assert_eq(net->n[a].established, est_a + 1);
+	cr_assert_eq(net->n[b].established, est_b + 1);
 }
 
 static enum net_session_state state(struct tn_net *net, int a, int b)
@@ -389,7 +390,7 @@ Test(net_session, cookie_under_load)
 		tn_inject(&net, B, &from, p, sizeof p);
 	}
 	uint64_t dh = net_endpoint_stat(net.n[B].ep, NET_STAT_DH) - dh0;
-	cr_assert_leq(dh, 5, "only the first initiations in the window reach DH (%lu)", (unsigned long)dh);
+	cr_assert_eq(dh, 5, "only the first 5 initiations in the window reach DH (%lu)", (unsigned long)dh);
 	cr_assert_eq(net_endpoint_stat(net.n[B].ep, NET_STAT_COOKIE_SENT), 1995);
 	/* The established session is untouched... */
 	cr_assert_eq(tn_send(&net, A, B, "still", 5), 0);
@@ -539,4 +540,81 @@ Test(net_session, metrics_registry)
 	free(text);
 	tn_free(&net);
 	cn_metrics_free(m);
+}
+
+Test(net_session, full_peer_table_recycles_idle_inbound_sessions)
+{
+	struct net_config cfg = cfg_default();
+	cfg.max_peers = 2;
+	struct tn_net net;
+	tn_init(&net, 5, 15, &cfg);
+	connect(&net, 0, 1);
+	connect(&net, 2, 1);
+	/* Table full, both sessions live: a third initiator is refused. */
+	tn_introduce(&net, 3, 1);
+	cr_assert_eq(tn_send(&net, 3, 1, "x", 1), 0);
+	tn_run(&net, net.now + 100);
+	cr_assert_eq(net.n[3].established, 0);
+	cr_assert_geq(net_endpoint_stat(net.n[1].ep, NET_STAT_DROP_LIMIT), 1);
+	/* Node 1 forgets node 0: its slot becomes recyclable. */
+	struct net_input in = {.kind = NET_IN_CLOSE, .peer = net.n[0].id.node_id};
+	cr_assert_eq(tn_step(&net, 1, &in), 0);
+	tn_run(&net, net.now + 6000); /* node 3 retransmits */
+	cr_assert_eq(net.n[3].established, 1);
+	cr_assert_eq(net.n[1].delivered, 3);
+	cr_assert_eq(state(&net, 1, 2), NET_SESSION_ESTABLISHED, "the live session was kept");
+	tn_free(&net);
+}
+
+static int drop_first_data_tap(struct tn_net *net, const struct tn_pkt *p, void *ctx)
+{
+	int *dropped = ctx;
+	if (p->data[0] == NET_PKT_DATA && net_addr_equal(&p->from, &net->n[A].addrs[0]) && !*dropped) {
+		*dropped = 1;
+		return 0;
+	}
+	return 1;
+}
+
+Test(net_session, responder_sends_before_confirmation)
+{
+	struct tn_net net;
+	tn_init(&net, 2, 16, NULL);
+	tn_introduce(&net, A, B);
+	uint64_t t0 = net.now;
+	cr_assert_eq(tn_send(&net, A, B, "hello", 5), 0);
+	tn_run(&net, t0 + 15); /* B has answered; A's first data is not there yet */
+	cr_assert_eq(state(&net, B, A), NET_SESSION_NONE);
+	cr_assert_eq(tn_send(&net, B, A, "early", 5), 0);
+	struct net_session_info info;
+	cr_assert_eq(net_endpoint_session(net.n[B].ep, net.n[A].id.node_id, &info), 0);
+	cr_assert_eq(info.handshake_running, 0, "no colliding handshake from the responder");
+	tn_run(&net, t0 + 1000);
+	cr_assert_eq(net.n[A].delivered, 1);
+	cr_assert_eq(memcmp(net.n[A].last_msg, "early", 5), 0);
+	cr_assert_eq(net.n[B].delivered, 1);
+	tn_free(&net);
+}
+
+Test(net_session, lost_confirmation_recovers)
+{
+	struct tn_net net;
+	tn_init(&net, 2, 17, NULL);
+	int dropped = 0;
+	net.tap = drop_first_data_tap;
+	net.tap_ctx = &dropped;
+	tn_introduce(&net, A, B);
+	cr_assert_eq(tn_send(&net, A, B, "lost", 4), 0);
+	tn_run(&net, net.now + 15);
+	cr_assert_eq(tn_send(&net, B, A, "queued", 6), 0);
+	/* A's only data packet was lost, so B never sees its keys confirmed;
+	 * after rekey_timeout B runs its own handshake and delivers. */
+	tn_run(&net, net.now + 20000);
+	cr_assert_eq(dropped, 1);
+	cr_assert_eq(net.n[A].delivered, 1);
+	cr_assert_eq(memcmp(net.n[A].last_msg, "queued", 6), 0);
+	cr_assert_eq(net.n[B].delivered, 0, "no retransmission at this layer");
+	cr_assert_eq(state(&net, A, B), NET_SESSION_ESTABLISHED);
+	cr_assert_eq(state(&net, B, A), NET_SESSION_ESTABLISHED);
+	tn_free(&net);
 }
