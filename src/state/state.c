@@ -271,6 +271,11 @@ struct jent {
 	} u;
 };
 
+struct snap {
+	int id;
+	size_t jlen;                    /* journal length when taken */
+};
+
 struct state {
 	struct store_txn *txn;
 	struct trie_db db;
@@ -286,9 +291,9 @@ struct state {
 
 	struct jent *j;
 	size_t nj, cap_j;
-	size_t *snaps;                  /* journal length at each snapshot */
+	struct snap *snaps;             /* live snapshots, ids increasing */
 	size_t nsnaps, cap_snaps;
-	int snap_base;                  /* id of snaps[0]; ids never repeat soon */
+	int next_id;                    /* ids are not reused (until 2^30 wraps) */
 	size_t cache_max;
 	size_t nslots;                  /* slots loaded or written since the last drop
 	                                 * (an upper bound: freed maps are not subtracted) */
@@ -505,12 +510,6 @@ static void journal_clear(struct state *s)
 	for (size_t i = 0; i < s->nj; i++)
 		jent_release(&s->j[i]);
 	s->nj = 0;
-	/* Fresh ids after every boundary, so a stale id is refused rather than
-	 * taken for a new snapshot. Wrapping after 2^30 ids only weakens that
-	 * check. */
-	s->snap_base += (int)s->nsnaps + 1;
-	if (s->snap_base > (1 << 30))
-		s->snap_base = 0;
 	s->nsnaps = 0;
 }
 
@@ -537,20 +536,26 @@ int state_snapshot(struct state *s)
 	int rc = grow((void **)&s->snaps, &s->cap_snaps, s->nsnaps + 1, sizeof *s->snaps);
 	if (rc)
 		return rc;
-	if (s->nsnaps >= (size_t)(1 << 30))
-		return -CN_ELIMIT;
-	s->snaps[s->nsnaps] = s->nj;
-	return s->snap_base + (int)s->nsnaps++;
+	/* Never reusing an id lets a stale one (consumed by a revert, or from
+	 * before a boundary) be refused instead of meaning another snapshot.
+	 * Wrapping after 2^30 ids only weakens that check. */
+	int id = s->next_id;
+	s->next_id = id >= (1 << 30) ? 0 : id + 1;
+	s->snaps[s->nsnaps++] = (struct snap){id, s->nj};
+	return id;
 }
 
 int state_revert(struct state *s, int id)
 {
 	if (s->broken)
 		return -CN_ESTATE;
-	if (id < s->snap_base || (size_t)(id - s->snap_base) >= s->nsnaps)
+	size_t idx = s->nsnaps;
+	while (idx > 0 && s->snaps[idx - 1].id != id)
+		idx--;
+	if (idx == 0 || id < 0)
 		return -CN_ESTATE;
-	size_t idx = (size_t)(id - s->snap_base);
-	size_t target = s->snaps[idx];
+	idx--;
+	size_t target = s->snaps[idx].jlen;
 	while (s->nj > target) {
 		struct jent *e = &s->j[--s->nj];
 		jent_undo(e);

@@ -34,6 +34,10 @@
  * other than the one the index describes (a reorganisation, or a state
  * opened at an old root), the commit rebuilds the index from the trie.
  *
+ * A struct state belongs to one thread (the chain writer, or one RPC call
+ * working on its own read transaction); the flat-index readers below need
+ * only a transaction and serve any number of threads.
+ *
  * Errors: a failure inside a trie update can leave the tries half-changed;
  * the state then refuses every further call with -CN_ESTATE and must be
  * freed and reopened at the last committed root. */
@@ -131,7 +135,8 @@ int state_delete_account(struct state *s, const uint8_t addr[STATE_ADDR_LEN]);
 
 /* ---- journal ------------------------------------------------------------ */
 
-/* Marks the current point; returns an id (>= 0) for state_revert(). */
+/* Marks the current point; returns an id (>= 0) for state_revert(). Ids
+ * are not reused, so a stale one is refused rather than misread. */
 int state_snapshot(struct state *s);
 /* Undoes every change made since snapshot id was taken; that snapshot and
  * every later one are consumed. -CN_ESTATE for an id that is no longer (or

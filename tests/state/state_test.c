@@ -320,7 +320,11 @@ Test(state, journal_nested)
 	cr_assert(memcmp(got, v, 32) == 0);
 	cr_assert_eq(state_get_storage(s, a, k2, got), 0);
 	cr_assert(is_zero(got));
-	/* s2 is consumed; s1 still stands. */
+	/* s2 is consumed; s1 still stands. A new snapshot never takes a
+	 * consumed id. */
+	cr_assert_eq(state_revert(s, s2), -CN_ESTATE);
+	int s3 = state_snapshot(s);
+	cr_assert(s3 != s0 && s3 != s1 && s3 != s2);
 	cr_assert_eq(state_revert(s, s2), -CN_ESTATE);
 	cr_assert_eq(state_revert(s, s1), 0);
 	cr_assert_eq(state_get_balance(s, a, &b), 0);
