@@ -202,7 +202,9 @@ int chain_init(struct store *st, const struct chain_genesis *g, uint8_t hash[COR
 	if ((rc = state_open(&s, t, NULL)))
 		goto out;
 	for (size_t i = 0; i < g->nalloc; i++)
-		if ((rc = state_add_balance(s, g->alloc[i].addr, &g->alloc[i].balance)))
+		if ((rc = state_add_balance(s, g->alloc[i].addr, &g->alloc[i].balance)) ||
+		    (g->alloc[i].code_len &&
+		     (rc = state_set_code(s, g->alloc[i].addr, g->alloc[i].code, g->alloc[i].code_len))))
 			goto out;
 	struct header *h = &b.header;
 	if ((rc = state_commit(s, h->root)))

@@ -156,6 +156,8 @@ int chain_apply_tx(struct chain_exec *x, const struct tx *tx, const uint8_t send
 struct chain_alloc {
 	uint8_t addr[CORE_ADDR_LEN];
 	struct u256 balance;
+	const uint8_t *code;                /* optional (borrowed): contract code */
+	size_t code_len;
 };
 
 struct chain_genesis {

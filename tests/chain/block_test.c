@@ -283,3 +283,56 @@ Test(chain_block, hostile_import_files)
 	tchain_free(&V);
 	free(all);
 }
+
+Test(chain_block, too_many_txs_refused_before_recovery)
+{
+	struct block b;
+	make_block(&b, 1, 0);
+	tx_free(&b.txs[0]);
+	free(b.txs);
+	b.ntxs = CHAIN_MAX_BLOCK_TXS + 1;
+	b.txs = calloc(b.ntxs, sizeof *b.txs);   /* zeroed: never signed, never looked at */
+	expect_reject(&b, CHAIN_R_TOO_MANY_TXS, -1);
+	block_free(&b);
+}
+
+/* A genesis account with code: transfers to it need the EVM. */
+Test(chain_block, transfer_to_code_refused)
+{
+	struct tchain U;
+	char d[] = "/tmp/canon-chain-XXXXXX";
+	cr_assert_not_null(mkdtemp(d));
+	snprintf(U.dir, sizeof U.dir, "%s", d);
+	cr_assert_eq(store_open_chain(&U.st, U.dir, "localnet", 0, NULL), 0);
+	struct chain_genesis g;
+	cr_assert_eq(chain_genesis_default(&g, "localnet", 0), 0);
+	static const uint8_t code[] = {0x60, 0x00, 0x60, 0x00, 0xf3};   /* RETURN(0, 0) */
+	g.alloc = realloc(g.alloc, (g.nalloc + 1) * sizeof *g.alloc);
+	memset(&g.alloc[g.nalloc], 0, sizeof g.alloc[0]);
+	memcpy(g.alloc[g.nalloc].addr, dest, 20);
+	g.alloc[g.nalloc].code = code;
+	g.alloc[g.nalloc].code_len = sizeof code;
+	g.nalloc++;
+	uint8_t h[32];
+	cr_assert_eq(chain_init(U.st, &g, h), 0);
+	cr_assert_eq(chain_open(&U.c, U.st, g.np, 0), 0);
+	struct tx tx;
+	struct u256 v = u256_from_u64(1);
+	cr_assert_eq(chain_sign_transfer(&tx, g.np, 0, 0, sk[0], 0, dest, &v), 0);
+	struct block b;
+	struct chain_build_opts o = {{0}, 0, 0};
+	enum chain_reason why;
+	cr_assert_eq(chain_build(U.c, &o, &tx, 1, &b, &why), 0);
+	cr_assert_eq(why, CHAIN_R_CODE_CALL);
+	cr_assert_eq(b.ntxs, 0);
+	block_free(&b);
+	/* Cross-shard to the same address is only a debit here: allowed. */
+	tx_free(&tx);
+	cr_assert_eq(chain_sign_transfer(&tx, g.np, 0, 1, sk[0], 0, dest, &v), 0);
+	cr_assert_eq(chain_build(U.c, &o, &tx, 1, &b, &why), 0);
+	cr_assert_eq(why, CHAIN_OK);
+	block_free(&b);
+	tx_free(&tx);
+	chain_genesis_free(&g);
+	tchain_free(&U);
+}
