@@ -232,6 +232,7 @@ struct sobj {
 	uint8_t pending;        /* on s->pending: folded, code/flat not yet written */
 	uint8_t code_loaded;    /* code/code_len hold the code of acct.code_hash */
 	uint8_t code_dirty;     /* code not yet written to the store */
+	uint8_t slots_dirty;    /* some slot may be dirty (reverts leave it set) */
 	uint8_t *code;
 	size_t code_len;
 	struct slotmap slots;
@@ -931,6 +932,7 @@ int state_set_storage(struct state *s, const uint8_t addr[STATE_ADDR_LEN],
 	e->u.slot.dirty = sl->dirty;
 	memcpy(sl->val, val, 32);
 	sl->dirty = 1;
+	o->slots_dirty = 1;
 	return 0;
 }
 
@@ -995,9 +997,12 @@ static int fold_obj(struct state *s, struct sobj *o)
 
 	if (!o->exists)
 		return trie_delete(&s->trie, o->addr, STATE_ADDR_LEN);
+	/* Scanning the slot cache only for accounts whose storage was written
+	 * keeps a balance-only change independent of the cache's size. */
 	int any = 0;
-	for (size_t i = 0; i < o->slots.cap; i++)
+	for (size_t i = 0; o->slots_dirty && i < o->slots.cap; i++)
 		any |= o->slots.v[i].used && o->slots.v[i].dirty;
+	o->slots_dirty = 0;
 	if (any) {
 		if ((rc = obj_storage_trie(s, o)) != 0)
 			return rc;
