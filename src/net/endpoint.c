@@ -6,9 +6,8 @@
  * encrypted static is its Ed25519 public key, so the responder learns the
  * node ID it is talking to. docs/net.md has the message layouts.
  *
- * Sessions live in an array of pointers (addresses stay stable); lookups by
- * node ID and by receiver index are linear, which is fine for the few hundred
- * peers of a validator and is the first thing to index when that changes. */
+ * Sessions live in an array of pointers (addresses stay stable) and are
+ * found through two hash maps, by node ID and by receiver index. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -104,6 +103,17 @@ struct session {
 	size_t qn;
 };
 
+/* Open-addressing hash slots (linear probing); s == NULL is empty. */
+struct slot {
+	uint64_t key;
+	struct session *s;
+};
+
+struct map {
+	struct slot *v;
+	size_t cap, n;                  /* cap is a power of two or 0 */
+};
+
 struct net_endpoint {
 	struct net_identity id;
 	struct net_config cfg;
@@ -111,6 +121,12 @@ struct net_endpoint {
 	uint8_t mac1_key_self[32], cookie_key_self[32];
 	struct session **s;
 	size_t ns, cap;
+	/* Node ID (first 8 bytes) → session, and receiver index → session.
+	 * The index map may hold stale entries (keys that were dropped):
+	 * lookups check the session still uses the index, and the map is
+	 * rebuilt from the live sessions when it fills up or a session is
+	 * freed, so entries never outlive their session. */
+	struct map by_id, by_idx;
 	uint8_t cookie_secret[32];
 	uint64_t cookie_secret_ms;
 	int have_secret;
@@ -328,15 +344,108 @@ void net_endpoint_free(struct net_endpoint *ep)
 	for (size_t i = 0; i < ep->ns; i++)
 		session_free(ep->s[i]);
 	free(ep->s);
+	free(ep->by_id.v);
+	free(ep->by_idx.v);
 	bytes_wipe(ep, sizeof *ep);
 	free(ep);
 }
 
+/* ---- session maps ----------------------------------------------------------- */
+
+static size_t slot_of(const struct map *m, uint64_t key)
+{
+	/* Keys are hash outputs or random indices already: a multiply mixes
+	 * enough for a power-of-two table. */
+	return (size_t)((key * UINT64_C(0x9E3779B97F4A7C15)) >> 32) & (m->cap - 1);
+}
+
+static int map_put(struct map *m, uint64_t key, struct session *s)
+{
+	if ((m->n + 1) * 2 > m->cap)
+		return -CN_ELIMIT; /* the caller rebuilds */
+	size_t i = slot_of(m, key);
+	while (m->v[i].s && m->v[i].key != key)
+		i = (i + 1) & (m->cap - 1);
+	if (!m->v[i].s)
+		m->n++;
+	m->v[i].key = key;
+	m->v[i].s = s;
+	return 0;
+}
+
+static int session_uses_idx(const struct session *s, uint32_t idx)
+{
+	return (s->hs_running && s->hs_idx == idx) || (s->cur.valid && s->cur.local_idx == idx) ||
+	       (s->prev.valid && s->prev.local_idx == idx) || (s->next.valid && s->next.local_idx == idx);
+}
+
+static uint64_t id_key(const uint8_t id[32])
+{
+	return load_le64(id);
+}
+
+/* Rebuilds both maps from the live sessions, sized for `extra` more entries. */
+static int maps_rebuild(struct net_endpoint *ep, size_t extra)
+{
+	struct map m[2];
+	size_t want[2] = {ep->ns + extra, 3 * ep->ns + extra};
+	for (int k = 0; k < 2; k++) {
+		size_t cap = 16;
+		while (cap < 4 * want[k])
+			cap *= 2;
+		m[k].v = calloc(cap, sizeof *m[k].v);
+		m[k].cap = cap;
+		m[k].n = 0;
+		if (!m[k].v) {
+			free(m[0].v);
+			return -CN_ENOMEM;
+		}
+	}
+	for (size_t i = 0; i < ep->ns; i++) {
+		struct session *s = ep->s[i];
+		map_put(&m[0], id_key(s->peer_id), s);
+		if (s->hs_running)
+			map_put(&m[1], s->hs_idx, s);
+		const struct keypair *k[3] = {&s->cur, &s->prev, &s->next};
+		for (int j = 0; j < 3; j++)
+			if (k[j]->valid)
+				map_put(&m[1], k[j]->local_idx, s);
+	}
+	free(ep->by_id.v);
+	free(ep->by_idx.v);
+	ep->by_id = m[0];
+	ep->by_idx = m[1];
+	return 0;
+}
+
+static int map_insert(struct net_endpoint *ep, struct map *m, uint64_t key, struct session *s)
+{
+	if (map_put(m, key, s) == 0)
+		return 0;
+	int err = maps_rebuild(ep, 16);
+	return err ? err : map_put(m, key, s);
+}
+
 static struct session *find_by_id(const struct net_endpoint *ep, const uint8_t id[32])
 {
-	for (size_t i = 0; i < ep->ns; i++)
-		if (!memcmp(ep->s[i]->peer_id, id, 32))
-			return ep->s[i];
+	const struct map *m = &ep->by_id;
+	if (!m->cap)
+		return NULL;
+	uint64_t key = id_key(id);
+	for (size_t i = slot_of(m, key); m->v[i].s; i = (i + 1) & (m->cap - 1))
+		if (m->v[i].key == key && !memcmp(m->v[i].s->peer_id, id, 32))
+			return m->v[i].s;
+	return NULL;
+}
+
+static struct session *find_by_idx(const struct net_endpoint *ep, uint32_t idx)
+{
+	const struct map *m = &ep->by_idx;
+	if (!m->cap)
+		return NULL;
+	for (size_t i = slot_of(m, idx); m->v[i].s; i = (i + 1) & (m->cap - 1))
+		if (m->v[i].key == idx && session_uses_idx(m->v[i].s, idx))
+			return m->v[i].s;
 	return NULL;
 }
 
@@ -364,6 +473,9 @@ static int session_new(struct net_endpoint *ep, const uint8_t pk[32], struct ses
 		}
 		session_free(ep->s[i]);
 		ep->s[i] = ep->s[--ep->ns];
+		int err = maps_rebuild(ep, 1);
+		if (err)
+			return err;
 	}
 	struct session *s = calloc(1, sizeof *s);
 	if (!s)
@@ -389,6 +501,12 @@ static int session_new(struct net_endpoint *ep, const uint8_t pk[32], struct ses
 		ep->s = v, ep->cap = cap;
 	}
 	ep->s[ep->ns++] = s;
+	int err = map_insert(ep, &ep->by_id, id_key(s->peer_id), s);
+	if (err) {
+		ep->ns--;
+		free(s);
+		return err;
+	}
 	*out = s;
 	return 0;
 }
@@ -435,23 +553,18 @@ int net_endpoint_session(const struct net_endpoint *ep, const uint8_t peer[NET_N
 	return 0;
 }
 
-/* A receiver index no live keypair or handshake of ours uses. */
-static uint32_t fresh_index(struct net_endpoint *ep)
+/* Picks a receiver index no live keypair or handshake of ours uses and
+ * maps it to s (the caller then stores it in s). */
+static int fresh_index(struct net_endpoint *ep, struct session *s, uint32_t *out)
 {
 	for (;;) {
 		uint8_t b[4];
 		random_bytes(ep, b, 4);
 		uint32_t idx = load_be32(b);
-		int used = 0;
-		for (size_t i = 0; i < ep->ns && !used; i++) {
-			const struct session *s = ep->s[i];
-			used = (s->hs_running && s->hs_idx == idx) ||
-			       (s->cur.valid && s->cur.local_idx == idx) ||
-			       (s->prev.valid && s->prev.local_idx == idx) ||
-			       (s->next.valid && s->next.local_idx == idx);
+		if (!find_by_idx(ep, idx)) {
+			*out = idx;
+			return map_insert(ep, &ep->by_idx, idx, s);
 		}
-		if (!used)
-			return idx;
 	}
 }
 
@@ -669,15 +782,15 @@ static int on_peer_locator(struct net_endpoint *ep, struct session *s, const uin
 
 static struct keypair *find_keypair(struct net_endpoint *ep, uint32_t idx, struct session **sp)
 {
-	for (size_t i = 0; i < ep->ns; i++) {
-		struct session *s = ep->s[i];
-		struct keypair *k[3] = {&s->cur, &s->next, &s->prev};
-		for (int j = 0; j < 3; j++)
-			if (k[j]->valid && k[j]->local_idx == idx) {
-				*sp = s;
-				return k[j];
-			}
-	}
+	struct session *s = find_by_idx(ep, idx);
+	if (!s)
+		return NULL;
+	struct keypair *k[3] = {&s->cur, &s->next, &s->prev};
+	for (int j = 0; j < 3; j++)
+		if (k[j]->valid && k[j]->local_idx == idx) {
+			*sp = s;
+			return k[j];
+		}
 	return NULL;
 }
 
@@ -770,7 +883,13 @@ static int send_initiation(struct net_endpoint *ep, struct session *s, uint64_t 
 		return err;
 	uint8_t msg[NET_INITIATION_LEN] = {NET_PKT_INITIATION};
 	uint8_t k[32], dhout[32], ts[8];
-	s->hs_idx = fresh_index(ep);
+	uint32_t idx;
+	/* The flag goes down first so the old index stops resolving here. */
+	s->hs_running = 0;
+	if ((err = fresh_index(ep, s, &idx)) != 0)
+		return err;
+	s->hs_idx = idx;
+	s->hs_running = 1;
 	put_le32(msg + I_SENDER, s->hs_idx);
 	memcpy(s->hs_c, ep->ck0, 32);
 	memcpy(s->hs_h, s->h0, 32);
@@ -825,11 +944,8 @@ static int on_response(struct net_endpoint *ep, uint64_t now, const struct net_a
 		return 0;
 	}
 	uint32_t idx = get_le32(p + R_RECEIVER);
-	struct session *s = NULL;
-	for (size_t i = 0; i < ep->ns && !s; i++)
-		if (ep->s[i]->hs_running && ep->s[i]->hs_idx == idx)
-			s = ep->s[i];
-	if (!s) {
+	struct session *s = find_by_idx(ep, idx);
+	if (!s || !s->hs_running || s->hs_idx != idx) {
 		count(ep, NET_STAT_DROP_UNKNOWN);
 		return 0;
 	}
@@ -888,11 +1004,8 @@ out:
 static int on_cookie(struct net_endpoint *ep, uint64_t now, const uint8_t *p, struct net_out *out)
 {
 	uint32_t idx = get_le32(p + 4);
-	struct session *s = NULL;
-	for (size_t i = 0; i < ep->ns && !s; i++)
-		if (ep->s[i]->hs_running && ep->s[i]->hs_mac1_valid && ep->s[i]->hs_idx == idx)
-			s = ep->s[i];
-	if (!s) {
+	struct session *s = find_by_idx(ep, idx);
+	if (!s || !s->hs_running || !s->hs_mac1_valid || s->hs_idx != idx) {
 		count(ep, NET_STAT_DROP_UNKNOWN);
 		return 0;
 	}
@@ -1009,7 +1122,11 @@ static int on_initiation(struct net_endpoint *ep, uint64_t now, const struct net
 	s->last_ts_seen = t ? t : 1;
 
 	uint8_t msg[NET_RESPONSE_LEN] = {NET_PKT_RESPONSE};
-	uint32_t idx = fresh_index(ep);
+	uint32_t idx;
+	/* Old "next" keys are replaced: their index must not resolve any more. */
+	keypair_clear(&s->next);
+	if ((err = fresh_index(ep, s, &idx)) != 0)
+		goto out;
 	put_le32(msg + R_SENDER, idx);
 	memcpy(msg + R_RECEIVER, p + I_SENDER, 4);
 	new_ephemeral(ep, esk, epk);
