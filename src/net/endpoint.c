@@ -669,12 +669,21 @@ static int key_usable_send(const struct net_endpoint *ep, const struct keypair *
 
 static int start_handshake(struct net_endpoint *ep, struct session *s, uint64_t now,
 			   struct net_out *out);
+static int queue_push(struct net_endpoint *ep, struct session *s, const uint8_t *p, size_t len);
 
 /* Seals inner plaintext (empty = keepalive) under the current keypair. */
 static int send_inner(struct net_endpoint *ep, struct session *s, uint64_t now, const uint8_t *p,
 		      size_t len, struct net_out *out)
 {
 	struct keypair *kp = &s->cur;
+	if (!key_usable_send(ep, kp, now)) {
+		/* Out of messages or time mid-burst (flushing a queue): hold the
+		 * rest for the next keys; a keepalive has no value later. */
+		int err = len ? queue_push(ep, s, p, len) : 0;
+		if (!err && len && !s->hs_running)
+			err = start_handshake(ep, s, now, out);
+		return err;
+	}
 	uint8_t pkt[NET_DATA_HEADER_LEN + 1 + NET_LOCATOR_MAX_LEN + NET_MAX_PAYLOAD + 16];
 	memset(pkt, 0, NET_DATA_HEADER_LEN);
 	pkt[0] = NET_PKT_DATA;
@@ -722,13 +731,17 @@ static int queue_push(struct net_endpoint *ep, struct session *s, const uint8_t 
 
 static int flush_queue(struct net_endpoint *ep, struct session *s, uint64_t now, struct net_out *out)
 {
-	int err = 0;
-	size_t i = 0;
-	for (; i < s->qn && !err; i++)
-		err = send_inner(ep, s, now, s->q[i].data, s->q[i].len, out);
-	if (s->q)
-		bytes_wipe(s->q, s->qn * sizeof *s->q);
+	/* Detached first: sending may queue again (keys used up mid-flush). */
+	struct qpkt *q = s->q;
+	size_t n = s->qn;
+	s->q = NULL;
 	s->qn = 0;
+	int err = 0;
+	for (size_t i = 0; i < n && !err; i++)
+		err = send_inner(ep, s, now, q[i].data, q[i].len, out);
+	if (q)
+		bytes_wipe(q, n * sizeof *q);
+	free(q);
 	return err;
 }
 

@@ -618,3 +618,32 @@ Test(net_session, lost_confirmation_recovers)
 	cr_assert_eq(state(&net, B, A), NET_SESSION_ESTABLISHED);
 	tn_free(&net);
 }
+
+static int drop_all_tap(struct tn_net *net, const struct tn_pkt *p, void *ctx)
+{
+	return !*(int *)ctx;
+}
+
+Test(net_session, reject_after_messages_is_a_hard_limit)
+{
+	struct net_config cfg = cfg_default();
+	cfg.rekey_after_messages = 10;
+	cfg.reject_after_messages = 20;
+	struct tn_net net;
+	tn_init(&net, 2, 18, &cfg);
+	connect(&net, A, B);
+	int down = 1;
+	net.tap = drop_all_tap;
+	net.tap_ctx = &down;
+	for (int i = 0; i < 30; i++)
+		cr_assert_eq(tn_send(&net, A, B, "z", 1), 0);
+	struct net_session_info info;
+	cr_assert_eq(net_endpoint_session(net.n[A].ep, net.n[B].id.node_id, &info), 0);
+	cr_assert_eq(info.send_counter, 20, "never past reject_after_messages");
+	cr_assert(info.handshake_running);
+	down = 0;
+	tn_run(&net, net.now + 6000); /* the rekey initiation is retransmitted */
+	/* "hello" used counter 0, so 19 went out into the void and 11 waited. */
+	cr_assert_eq(net.n[B].delivered, 1 + 11, "held-back messages arrive under the new keys (%zu)", net.n[B].delivered);
+	tn_free(&net);
+}
