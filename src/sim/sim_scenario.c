@@ -97,7 +97,7 @@ int sim_scenario(const char *name, uint32_t nkeys, uint64_t seed, struct sim_con
 	c->viewchange_timeout_ms = 1200;
 	c->blocks_per_leader = 1;
 	c->target_blocks = 6;
-	c->liveness_ms = 90000;
+	c->liveness_ms = 180000; /* runs of Byzantine leaders cost doubling timeouts */
 	c->down_ms = 2000;
 	struct cn_prng r;
 	cn_prng_seed(&r, seed * 0x9E3779B97F4A7C15ULL + nkeys);
