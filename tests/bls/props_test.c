@@ -219,6 +219,44 @@ Test(bls_props, group_laws)
 			cr_assert(g1_eq(&back, &pts1[i]));
 		}
 	}
+	/* sums of affine points, with repeats, negations and the identity */
+	{
+		g1a pa[9];
+		g2a qa[9];
+		g1p w1, s1, tp;
+		g2p w2, s2, tq;
+		g1_set_inf(&w1);
+		g2_set_inf(&w2);
+		for (int i = 0; i < 9; i++) {
+			uint64_t e = rnd();
+			g1_mul_vt(&tp, &g, &e, 1);
+			g2_mul_vt(&tq, &h, &e, 1);
+			if (i == 3) { g1_neg(&tp, &tp); g2_neg(&tq, &tq); }
+			if (i == 4) { g1_set_inf(&tp); g2_set_inf(&tq); }
+			g1_to_affine(&pa[i], &tp);
+			g2_to_affine(&qa[i], &tq);
+			if (i == 5) { pa[5] = pa[2]; qa[5] = qa[2]; }     /* doubling case */
+			if (i == 6) {                                      /* cancels pa[1] */
+				pa[6] = pa[1]; fp_neg(&pa[6].y, &pa[6].y);
+				qa[6] = qa[1]; fp2_neg(&qa[6].y, &qa[6].y);
+			}
+			g1_from_affine(&tp, &pa[i]);
+			g2_from_affine(&tq, &qa[i]);
+			g1_add(&w1, &w1, &tp);
+			g2_add(&w2, &w2, &tq);
+		}
+		g1_sum_affine_vt(&s1, pa, 9);
+		g2_sum_affine_vt(&s2, qa, 9);
+		cr_assert(g1_eq(&s1, &w1));
+		cr_assert(g2_eq(&s2, &w2));
+		g1_sum_affine_vt(&s1, pa + 1, 1);
+		g1_from_affine(&tp, &pa[1]);
+		cr_assert(g1_eq(&s1, &tp));
+		pa[7] = pa[0]; fp_neg(&pa[7].y, &pa[7].y);
+		g1a two[2] = {pa[0], pa[7]};
+		g1_sum_affine_vt(&s1, two, 2);
+		cr_assert(g1_is_inf(&s1));
+	}
 	/* affine round trip, curve and subgroup membership */
 	g1a aa;
 	g2a ca;

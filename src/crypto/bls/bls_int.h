@@ -105,6 +105,7 @@ void g1_mul_vt(g1p *r, const g1p *a, const uint64_t *k, int nlimbs);
 /* k P for P in G1 (not checked), constant time in k */
 void g1_mul_ct_glv(g1p *r, const g1p *p, const uint64_t k[4]);
 int g1a_on_curve(const g1a *a);
+void g1_sum_affine_vt(g1p *r, const g1a *pts, size_t n);
 void g1_msm64_vt(g1p *r, const g1p *pts, const uint64_t *k, size_t n);
 void g1_batch_to_affine(g1a *out, const g1p *pts, size_t n, fp *scratch);
 int g1_in_subgroup(const g1a *a);
@@ -123,6 +124,7 @@ void g2_psi(g2p *r, const g2p *a);
 /* k P for P in G2 (not checked), constant time in k */
 void g2_mul_ct_gls(g2p *r, const g2p *p, const uint64_t k[4]);
 int g2a_on_curve(const g2a *a);
+void g2_sum_affine_vt(g2p *r, const g2a *pts, size_t n);
 void g2_msm64_vt(g2p *r, const g2p *pts, const uint64_t *k, size_t n);
 void g2_batch_to_affine(g2a *out, const g2p *pts, size_t n, fp2 *scratch);
 int g2_in_subgroup(const g2a *a);

@@ -235,6 +235,69 @@ static void PFX(jac_add)(PFX(jac) *r, const PFX(jac) *p, const PFX(jac) *q)
 	FE_SUB(&r->y, &t, &s1);
 }
 
+/* Sum of n affine points (public), Jacobian accumulator with mixed
+ * additions (madd-2007-bl); the rare special cases branch. */
+void PFX(sum_affine_vt)(PT *r, const PA *pts, size_t n)
+{
+	PFX(jac) acc;
+	FE z1z1, u2, s2, h, hh, i4, j, rr, v, t;
+	acc.x = FE_ONE;
+	acc.y = FE_ONE;
+	acc.z = FE_ZERO;
+	for (size_t k = 0; k < n; k++) {
+		const PA *q = &pts[k];
+		if (q->inf)
+			continue;
+		if (FE_IS_ZERO(&acc.z)) {
+			acc.x = q->x;
+			acc.y = q->y;
+			acc.z = FE_ONE;
+			continue;
+		}
+		FE_SQR(&z1z1, &acc.z);
+		FE_MUL(&u2, &q->x, &z1z1);
+		FE_MUL(&s2, &q->y, &acc.z);
+		FE_MUL(&s2, &s2, &z1z1);
+		FE_SUB(&h, &u2, &acc.x);
+		FE_SUB(&rr, &s2, &acc.y);
+		if (FE_IS_ZERO(&h)) {
+			if (FE_IS_ZERO(&rr)) {
+				PFX(jac_dbl)(&acc, &acc);
+			} else {
+				acc.x = FE_ONE;
+				acc.y = FE_ONE;
+				acc.z = FE_ZERO;
+			}
+			continue;
+		}
+		FE_SQR(&hh, &h);
+		FE_ADD(&i4, &hh, &hh);
+		FE_ADD(&i4, &i4, &i4);
+		FE_MUL(&j, &h, &i4);
+		FE_ADD(&rr, &rr, &rr);
+		FE_MUL(&v, &acc.x, &i4);
+		FE_ADD(&t, &acc.z, &h);
+		FE_SQR(&t, &t);
+		FE_SUB(&t, &t, &z1z1);
+		FE_SUB(&acc.z, &t, &hh);
+		FE_SQR(&acc.x, &rr);
+		FE_SUB(&acc.x, &acc.x, &j);
+		FE_SUB(&acc.x, &acc.x, &v);
+		FE_SUB(&acc.x, &acc.x, &v);
+		FE_SUB(&t, &v, &acc.x);
+		FE_MUL(&t, &rr, &t);
+		FE_MUL(&j, &acc.y, &j);
+		FE_ADD(&j, &j, &j);
+		FE_SUB(&acc.y, &t, &j);
+	}
+	FE_MUL(&r->x, &acc.x, &acc.z);
+	r->y = acc.y;
+	FE_SQR(&t, &acc.z);
+	FE_MUL(&r->z, &t, &acc.z);
+	if (FE_IS_ZERO(&acc.z))
+		PFX(set_inf)(r);
+}
+
 /* Double-and-add for public scalars. */
 void PFX(mul_vt)(PT *r, const PT *a, const uint64_t *k, int nlimbs)
 {
