@@ -647,3 +647,57 @@ Test(net_session, reject_after_messages_is_a_hard_limit)
 	cr_assert_eq(net.n[B].delivered, 1 + 11, "held-back messages arrive under the new keys (%zu)", net.n[B].delivered);
 	tn_free(&net);
 }
+
+Test(net_session, simultaneous_initiation)
+{
+	struct tn_net net;
+	tn_init(&net, 2, 19, NULL);
+	tn_introduce(&net, A, B);
+	tn_introduce(&net, B, A);
+	cr_assert_eq(tn_send(&net, A, B, "from-a", 6), 0);
+	cr_assert_eq(tn_send(&net, B, A, "from-b", 6), 0);
+	tn_run(&net, net.now + 1000);
+	cr_assert_eq(net.n[A].delivered, 1);
+	cr_assert_eq(net.n[B].delivered, 1);
+	cr_assert_eq(net.n[A].established, 1);
+	cr_assert_eq(net.n[B].established, 1);
+	for (int i = 0; i < 20; i++) {
+		cr_assert_eq(tn_send(&net, A, B, "a", 1), 0);
+		cr_assert_eq(tn_send(&net, B, A, "b", 1), 0);
+		tn_run(&net, net.now + 50);
+	}
+	cr_assert_eq(net.n[A].delivered, 21);
+	cr_assert_eq(net.n[B].delivered, 21);
+	tn_free(&net);
+}
+
+Test(net_session, keepalive_answers_one_way_traffic)
+{
+	struct tn_net net;
+	tn_init(&net, 2, 20, NULL);
+	connect(&net, A, B);
+	uint64_t tx_b = net_endpoint_stat(net.n[B].ep, NET_STAT_TX);
+	tn_run(&net, net.now + 30000);
+	/* B had nothing to say but sent one keepalive, so A saw the path alive. */
+	cr_assert_eq(net_endpoint_stat(net.n[B].ep, NET_STAT_TX), tx_b + 1);
+	cr_assert_eq(net_endpoint_stat(net.n[A].ep, NET_STAT_PATH_SWITCH), 0);
+	cr_assert_eq(net_endpoint_stat(net.n[A].ep, NET_STAT_REKEY), 0);
+	tn_free(&net);
+}
+
+Test(net_session, receive_only_initiator_still_rekeys)
+{
+	struct tn_net net;
+	tn_init(&net, 2, 21, NULL);
+	connect(&net, A, B);
+	/* Only B (the responder) talks, every 5 s for 10 minutes: A refreshes
+	 * the keys it initiated when they age, so B never runs dry. */
+	for (int i = 0; i < 120; i++) {
+		cr_assert_eq(tn_send(&net, B, A, "r", 1), 0);
+		tn_run(&net, net.now + 5000);
+	}
+	cr_assert_eq(net.n[A].delivered, 120);
+	cr_assert_geq(net_endpoint_stat(net.n[A].ep, NET_STAT_REKEY), 4);
+	cr_assert_eq(net.n[A].closed + net.n[B].closed, 0);
+	tn_free(&net);
+}
