@@ -4,7 +4,8 @@
  * Fp6 = Fp2[v]/(v^3-(u+1)), Fp12 = Fp6[w]/(w^2-v). Points use homogeneous
  * projective coordinates with the complete formulas of Renes, Costello and
  * Batina, so adding never branches on the operands (which keeps secret-scalar
- * multiplication constant time and needs no special cases). */
+ * multiplication constant time and needs no special cases); functions named
+ * *_vt are variable time and only for public data. */
 #ifndef CANON_CRYPTO_BLS_INT_H
 #define CANON_CRYPTO_BLS_INT_H
 
@@ -61,7 +62,6 @@ void fp2_mul_fp(fp2 *r, const fp2 *a, const fp *b);
 void fp2_sqr(fp2 *r, const fp2 *a);
 void fp2_mul_xi(fp2 *r, const fp2 *a);      /* times (u+1) */
 void fp2_inv(fp2 *r, const fp2 *a);
-void fp2_pow(fp2 *r, const fp2 *a, const uint64_t *e, int nlimbs);
 int fp2_sqrt(fp2 *r, const fp2 *a);         /* 0 if a is a square */
 int fp2_is_square(const fp2 *a);
 int fp2_is_zero(const fp2 *a);

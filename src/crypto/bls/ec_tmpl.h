@@ -1,9 +1,11 @@
 /* ec_tmpl.h — curve arithmetic shared by G1 (over Fp) and G2 (over Fp2).
  *
  * Included twice by ec.c with FE/PT/PA/PFX and the field operations defined.
- * Formulas: Renes-Costello-Batina 2016, algorithms 7 and 9 (a = 0), which are
- * complete: they are correct for every pair of inputs, the identity and
- * doublings included, so nothing here branches on point values. */
+ * add/dbl/mul_ct use Renes-Costello-Batina 2016, algorithms 7 and 9 (a = 0),
+ * which are complete: correct for every pair of inputs, the identity and
+ * doublings included, so they never branch on point values. The *_vt
+ * functions (Jacobian coordinates, Pippenger, sums of affine points) are
+ * faster, branch on special cases and are only for public data. */
 
 void PFX(set_inf)(PT *r)
 {

@@ -1,11 +1,14 @@
 /* fp.c — the BLS12-381 base field and its tower Fp2, Fp6, Fp12.
  *
  * Fp elements are kept in Montgomery form (a·2^384 mod p) in six 64-bit
- * limbs; multiplication is CIOS with unsigned __int128 products. Every
- * operation here is branch-free on the values (only the public exponents of
- * fp_pow are scanned bit by bit), which is what lets KeyGen and Sign be
- * constant time. The tower is Fp2 = Fp[u]/(u^2+1), Fp6 = Fp2[v]/(v^3-xi)
- * with xi = u+1, Fp12 = Fp6[w]/(w^2-v). */
+ * limbs. Multiplication is CIOS: in assembly with MULX/ADCX/ADOX when the
+ * CPU has BMI2 and ADX (checked once with CPUID), otherwise in C with
+ * unsigned __int128. Addition, subtraction, multiplication, inversion and
+ * cmov are branch-free on the values (fp_pow scans only its public
+ * exponent), which is what lets KeyGen and Sign be constant time; the
+ * square roots and Legendre tests branch and are used on public data only.
+ * The tower is Fp2 = Fp[u]/(u^2+1), Fp6 = Fp2[v]/(v^3-xi) with xi = u+1,
+ * Fp12 = Fp6[w]/(w^2-v). */
 #include "crypto/bls/bls_int.h"
 #include "crypto/bls/consts.h"
 
@@ -465,20 +468,6 @@ void fp2_inv(fp2 *r, const fp2 *a)
 	fp_mul(&r->c0, &a->c0, &n);
 	fp_mul(&t, &a->c1, &n);
 	fp_neg(&r->c1, &t);
-}
-
-void fp2_pow(fp2 *r, const fp2 *a, const uint64_t *e, int nlimbs)
-{
-	fp2 acc = FP2_ONE, base = *a;
-	int top = nlimbs * 64 - 1;
-	while (top > 0 && !((e[top / 64] >> (top % 64)) & 1))
-		top--;
-	for (int i = top; i >= 0; i--) {
-		fp2_sqr(&acc, &acc);
-		if ((e[i / 64] >> (i % 64)) & 1)
-			fp2_mul(&acc, &acc, &base);
-	}
-	*r = acc;
 }
 
 int fp2_is_zero(const fp2 *a) { return fp_is_zero(&a->c0) & fp_is_zero(&a->c1); }
