@@ -94,6 +94,7 @@ SUITE_MODS_chain := base crypto crypto/bls codec trie store core state chain
 SUITE_MODS_state  := base crypto codec trie store state
 SUITE_MODS_net    := base net
 SUITE_MODS_txpool := base crypto codec trie store core txpool
+SUITE_MODS_rpc    := base crypto crypto/bls codec trie store core state chain rpc
 
 $(BUILD)/canon-tests: $(TEST_OBJ) $(LIB)
 	$(CC) $(LDFLAGS) -o $@ $(TEST_OBJ) $(LIB) $(TEST_LIBS)

@@ -1,0 +1,1258 @@
+/* methods.c — the read methods (eth_, net_, web3_, hmy_, hmyv2_) and
+ * eth_sendRawTransaction's hand-off to the pool. */
+#include <ctype.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "base/bytes.h"
+#include "base/err.h"
+#include "codec/bech32.h"
+#include "codec/rlp.h"
+#include "core/core.h"
+#include "crypto/crypto.h"
+#include "rpc/rpc_int.h"
+#include "state/state.h"
+#include "store/store.h"
+
+#define CLIENT_VERSION "canon/v0.1.0"
+
+/* The chain's head pointer in STORE_META (written by src/chain). */
+#define HEAD_KEY "chain-head"
+
+/* keccak256(rlp([])): the uncle hash of a block without uncles. */
+static const uint8_t empty_uncles[32] = {
+	0x1d, 0xcc, 0x4d, 0xe8, 0xde, 0xc7, 0x5d, 0x7a, 0xab, 0x85, 0xb5, 0x67, 0xb6, 0xcc, 0xd4, 0x1a,
+	0xd3, 0x12, 0x45, 0x1b, 0x94, 0x8a, 0x74, 0x13, 0xf0, 0xa1, 0x42, 0xfd, 0x40, 0xd4, 0x93, 0x47};
+
+static int fail(struct rpc_call *c, int code, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+static int fail(struct rpc_call *c, int code, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(c->msg, sizeof c->msg, fmt, ap);
+	va_end(ap);
+	c->code = code;
+	return -CN_EINVAL;
+}
+
+/* ==== parameters ========================================================= */
+
+static size_t nparams(struct rpc_call *c)
+{
+	return c->params ? json_array_size(c->params) : 0;
+}
+
+/* go-ethereum's arity rules: missing optional trailing arguments are fine,
+ * extra ones are not. */
+static int arity(struct rpc_call *c, size_t required, size_t max)
+{
+	size_t n = nparams(c);
+	if (n > max)
+		return fail(c, RPC_E_PARAMS, "too many arguments, want at most %zu", max);
+	if (n < required)
+		return fail(c, RPC_E_PARAMS, "missing value for required argument %zu", n);
+	return 0;
+}
+
+static json_t *param(struct rpc_call *c, size_t i)
+{
+	json_t *p = c->params ? json_array_get(c->params, i) : NULL;
+	return p && !json_is_null(p) ? p : NULL;
+}
+
+/* A quantity: 0x followed by 1..16 hex digits without leading zeros. */
+static int parse_qty(const char *s, size_t len, uint64_t *out, const char **why)
+{
+	if (len < 2 || s[0] != '0' || (s[1] != 'x' && s[1] != 'X')) {
+		*why = "hex string without 0x prefix";
+		return -1;
+	}
+	s += 2;
+	len -= 2;
+	if (len == 0) {
+		*why = "hex string \"0x\"";
+		return -1;
+	}
+	if (len > 1 && s[0] == '0') {
+		*why = "hex number with leading zero digits";
+		return -1;
+	}
+	if (len > 16) {
+		*why = "hex number > 64 bits";
+		return -1;
+	}
+	uint64_t v = 0;
+	for (size_t i = 0; i < len; i++) {
+		int d = isdigit((unsigned char)s[i]) ? s[i] - '0'
+		        : (s[i] >= 'a' && s[i] <= 'f') ? s[i] - 'a' + 10
+		        : (s[i] >= 'A' && s[i] <= 'F') ? s[i] - 'A' + 10 : -1;
+		if (d < 0) {
+			*why = "invalid hex string";
+			return -1;
+		}
+		v = v << 4 | (uint64_t)d;
+	}
+	*out = v;
+	return 0;
+}
+
+static int head(struct rpc_call *c, uint64_t *number, uint8_t hash[32], struct header *h);
+
+/* A block number or tag. Absent means latest. hmyv2 also takes a plain
+ * JSON integer. pending, safe and finalized are the head: a committed
+ * block is final under FBFT and canon serves no pending block. */
+static int param_block(struct rpc_call *c, size_t i, uint64_t *out)
+{
+	json_t *p = param(c, i);
+	if (!p || (json_is_string(p) && (!strcmp(json_string_value(p), "latest") ||
+	                                 !strcmp(json_string_value(p), "pending") ||
+	                                 !strcmp(json_string_value(p), "safe") ||
+	                                 !strcmp(json_string_value(p), "finalized")))) {
+		int rc = head(c, out, NULL, NULL);
+		return rc == -CN_ENOTFOUND ? fail(c, RPC_E_SERVER, "no blocks in the database") : rc;
+	}
+	if (json_is_integer(p)) {
+		if (json_integer_value(p) < 0)
+			return fail(c, RPC_E_PARAMS, "invalid argument %zu: negative block number", i);
+		*out = (uint64_t)json_integer_value(p);
+		return 0;
+	}
+	if (!json_is_string(p))
+		return fail(c, RPC_E_PARAMS,
+		            "invalid argument %zu: block number must be a hex string or a tag", i);
+	if (!strcmp(json_string_value(p), "earliest")) {
+		*out = 0;
+		return 0;
+	}
+	const char *why;
+	if (parse_qty(json_string_value(p), json_string_length(p), out, &why))
+		return fail(c, RPC_E_PARAMS, "invalid argument %zu: %s", i, why);
+	return 0;
+}
+
+static int param_hex(struct rpc_call *c, size_t i, uint8_t *out, size_t want, const char *type)
+{
+	json_t *p = param(c, i);
+	if (!p)
+		return fail(c, RPC_E_PARAMS, "missing value for required argument %zu", i);
+	if (!json_is_string(p))
+		return fail(c, RPC_E_PARAMS, "invalid argument %zu: %s must be a hex string", i, type);
+	const char *s = json_string_value(p);
+	size_t len = json_string_length(p);
+	if (len < 2 || s[0] != '0' || (s[1] != 'x' && s[1] != 'X'))
+		return fail(c, RPC_E_PARAMS, "invalid argument %zu: hex string without 0x prefix", i);
+	if (len - 2 != want * 2)
+		return fail(c, RPC_E_PARAMS, "invalid argument %zu: hex string has length %zu, want %zu for %s",
+		            i, len - 2, want * 2, type);
+	size_t n;
+	if (hex_decode(s, len, out, want, &n) || n != want)
+		return fail(c, RPC_E_PARAMS, "invalid argument %zu: invalid hex string", i);
+	return 0;
+}
+
+/* 0x… or one1… */
+static int param_addr(struct rpc_call *c, size_t i, uint8_t out[20])
+{
+	json_t *p = param(c, i);
+	if (p && json_is_string(p) && json_string_length(p) >= 4 &&
+	    !strncasecmp(json_string_value(p), "one1", 4)) {
+		const char *why = NULL;
+		if (bech32_one_decode(json_string_value(p), json_string_length(p), out, &why))
+			return fail(c, RPC_E_PARAMS, "invalid argument %zu: bad one1 address (%s)", i,
+			            why ? why : "malformed");
+		return 0;
+	}
+	return param_hex(c, i, out, 20, "common.Address");
+}
+
+static int param_bool(struct rpc_call *c, size_t i, int *out)
+{
+	json_t *p = param(c, i);
+	*out = 0;
+	if (!p)
+		return 0;
+	if (json_is_boolean(p)) {
+		*out = json_is_true(p);
+		return 0;
+	}
+	/* hmyv2 takes an options object {fullTx: bool, ...}. */
+	if (c->ns == RPC_NS_HMYV2 && json_is_object(p)) {
+		json_t *f = json_object_get(p, "fullTx");
+		if (f && !json_is_boolean(f))
+			return fail(c, RPC_E_PARAMS, "invalid argument %zu: fullTx must be a boolean", i);
+		*out = f && json_is_true(f);
+		return 0;
+	}
+	return fail(c, RPC_E_PARAMS, "invalid argument %zu: expected a boolean", i);
+}
+
+/* ==== reads ============================================================== */
+
+static int read_header(struct rpc_call *c, const uint8_t hash[32], struct header *h)
+{
+	const uint8_t *v;
+	size_t len;
+	int rc = store_get(c->t, STORE_HEADERS, hash, 32, &v, &len);
+	return rc ? rc : header_decode(h, v, len);
+}
+
+static int head(struct rpc_call *c, uint64_t *number, uint8_t hash[32], struct header *h)
+{
+	const uint8_t *v;
+	size_t len;
+	struct header tmp;
+	memset(&tmp, 0, sizeof tmp);
+	int rc = store_get(c->t, STORE_META, HEAD_KEY, strlen(HEAD_KEY), &v, &len);
+	if (rc)
+		return rc;
+	if (len != 32)
+		return -CN_EINVAL;
+	uint8_t hh[32];
+	memcpy(hh, v, 32);
+	if (hash)
+		memcpy(hash, hh, 32);
+	if ((rc = read_header(c, hh, &tmp)))
+		return rc;
+	*number = tmp.number;
+	if (h)
+		*h = tmp;
+	else
+		header_free(&tmp);
+	return 0;
+}
+
+/* Finds a block by number; 1 if there is none. */
+static int hash_at(struct rpc_call *c, uint64_t number, uint8_t hash[32])
+{
+	int rc = store_canon_get(c->t, number, hash);
+	return rc == -CN_ENOTFOUND ? 1 : rc;
+}
+
+/* The full block; 1 when unknown. */
+static int block_by_hash(struct rpc_call *c, const uint8_t hash[32], struct block *b,
+                         size_t *size)
+{
+	const uint8_t *hv, *bv;
+	size_t hl, bl;
+	memset(b, 0, sizeof *b);
+	int rc = store_get(c->t, STORE_HEADERS, hash, 32, &hv, &hl);
+	if (rc == -CN_ENOTFOUND)
+		return 1;
+	if (rc || (rc = header_decode(&b->header, hv, hl)))
+		return rc;
+	if ((rc = store_get(c->t, STORE_BODIES, hash, 32, &bv, &bl)) ||
+	    (rc = block_body_decode(b, bv, bl))) {
+		block_free(b);
+		return rc;
+	}
+	/* Reported size: the stored header and body encodings together. Go's
+	 * Block.Size() counts the one block encoding, a few framing bytes
+	 * fewer; re-encoding the block per request to count them is not worth
+	 * it for a field clients only display. */
+	if (size)
+		*size = hl + bl;
+	return 0;
+}
+
+static int receipts_get(struct rpc_call *c, const uint8_t hash[32], struct receipt **out,
+                        size_t *n)
+{
+	const uint8_t *v;
+	size_t len, count;
+	struct rlp_item it;
+	struct rlp_cursor cur;
+	*out = NULL;
+	*n = 0;
+	int rc = store_get(c->t, STORE_RECEIPTS, hash, 32, &v, &len);
+	if (rc || (rc = rlp_decode_one(v, len, &it)) || (rc = rlp_list_count(&it, &count)) ||
+	    (rc = rlp_enter(&it, &cur)))
+		return rc;
+	struct receipt *r = calloc(count ? count : 1, sizeof *r);
+	if (!r)
+		return -CN_ENOMEM;
+	for (size_t i = 0; i < count; i++) {
+		struct rlp_item x;
+		if ((rc = rlp_next(&cur, &x)) || (rc = receipt_decode(&r[i], x.raw, x.raw_len))) {
+			for (size_t j = 0; j < i; j++)
+				receipt_free(&r[j]);
+			free(r);
+			return rc;
+		}
+	}
+	*out = r;
+	*n = count;
+	return 0;
+}
+
+static void receipts_free(struct receipt *r, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		receipt_free(&r[i]);
+	free(r);
+}
+
+/* An account at a block: the flat index at the head (one B-tree lookup),
+ * the state trie at the block's root otherwise. */
+static int account_at(struct rpc_call *c, const uint8_t addr[20], uint64_t number,
+                      struct state_account *a)
+{
+	uint64_t top;
+	uint8_t hh[32];
+	struct header h;
+	int rc = head(c, &top, hh, &h);
+	if (rc == -CN_ENOTFOUND)
+		return fail(c, RPC_E_SERVER, "no blocks in the database");
+	if (rc)
+		return rc;
+	state_account_init(a);
+	if (number > top) {
+		header_free(&h);
+		return fail(c, RPC_E_SERVER, "header for number %llu not found",
+		            (unsigned long long)number);
+	}
+	uint8_t flat_root[32];
+	if (number == top && !state_flat_root(c->t, flat_root) && !memcmp(flat_root, h.root, 32)) {
+		header_free(&h);
+		rc = state_flat_get(c->t, addr, a);
+		return rc == -CN_ENOTFOUND ? 0 : rc;
+	}
+	uint8_t root[32];
+	if (number == top) {
+		memcpy(root, h.root, 32);
+	} else {
+		uint8_t bh[32];
+		struct header old;
+		if ((rc = hash_at(c, number, bh)) || (rc = read_header(c, bh, &old))) {
+			header_free(&h);
+			return rc < 0 ? rc : fail(c, RPC_E_SERVER, "header not found");
+		}
+		memcpy(root, old.root, 32);
+		header_free(&old);
+	}
+	header_free(&h);
+	struct state *st;
+	if ((rc = state_open(&st, c->t, root)))
+		return rc;
+	rc = state_get_account(st, addr, a);
+	state_free(st);
+	if (rc == -CN_ENOTFOUND) {
+		state_account_init(a);
+		return 0;
+	}
+	if (rc == -CN_EVERIFY)
+		return fail(c, RPC_E_SERVER, "missing trie node (state at block %llu is not stored)",
+		            (unsigned long long)number);
+	return rc;
+}
+
+/* ==== rendering ========================================================== */
+
+static int hex_ns(const struct rpc_call *c)
+{
+	return c->ns != RPC_NS_HMYV2;
+}
+
+static void num(struct rpc_call *c, uint64_t v)
+{
+	hex_ns(c) ? rpc_jw_qty(c->w, v) : rpc_jw_u64(c->w, v);
+}
+
+static void big(struct rpc_call *c, const struct u256 *v)
+{
+	hex_ns(c) ? rpc_jw_qty256(c->w, v) : rpc_jw_dec256(c->w, v);
+}
+
+static void addr(struct rpc_call *c, const uint8_t a[20])
+{
+	if (c->ns == RPC_NS_ETH || c->ns == RPC_NS_OTHER) {
+		rpc_jw_data(c->w, a, 20);
+	} else {
+		char s[BECH32_ONE_ADDR_LEN + 1];
+		bech32_one_encode(a, s);
+		rpc_jw_str(c->w, s);
+	}
+}
+
+static void kq(struct rpc_call *c, const char *k, uint64_t v)
+{
+	rpc_jw_key(c->w, k);
+	num(c, v);
+}
+
+static void kdata(struct rpc_call *c, const char *k, const uint8_t *p, size_t n)
+{
+	rpc_jw_key(c->w, k);
+	rpc_jw_data(c->w, p, n);
+}
+
+/* The hash a namespace shows for a transaction. */
+static int shown_tx_hash(const struct rpc_call *c, const struct tx *tx, uint8_t out[32])
+{
+	return c->ns == RPC_NS_ETH ? tx_eth_hash(tx, out) : tx_hash(tx, out);
+}
+
+static int write_tx(struct rpc_call *c, const struct tx *tx, const uint8_t bhash[32],
+                    uint64_t number, uint32_t index, uint64_t time)
+{
+	uint8_t from[20], h[32], eh[32];
+	int rc;
+	if ((rc = tx_hash(tx, h)) || (rc = tx_eth_hash(tx, eh)))
+		return rc;
+	int have_from = tx_sender(tx, from) == 0;
+	struct rpc_jw *w = c->w;
+	rpc_jw_obj(w);
+	kdata(c, "blockHash", bhash, 32);
+	kq(c, "blockNumber", number);
+	rpc_jw_key(w, "from");
+	if (have_from)
+		addr(c, from);
+	else
+		rpc_jw_null(w);
+	kq(c, "gas", tx->gas_limit);
+	rpc_jw_key(w, "gasPrice");
+	big(c, &tx->gas_price);
+	kdata(c, "hash", c->ns == RPC_NS_ETH ? eh : h, 32);
+	kdata(c, "input", tx->data, tx->data_len);
+	kq(c, "nonce", tx->nonce);
+	rpc_jw_key(w, "to");
+	if (tx->has_to)
+		addr(c, tx->to);
+	else
+		rpc_jw_null(w);
+	kq(c, "transactionIndex", index);
+	rpc_jw_key(w, "value");
+	big(c, &tx->value);
+	kq(c, "type", 0);
+	if (c->ns == RPC_NS_ETH) {
+		kq(c, "chainId", tx->chain_id);
+	} else {
+		kq(c, "shardID", tx->shard_id);
+		kq(c, "toShardID", tx->to_shard_id);
+		kq(c, "timestamp", time);
+		kdata(c, "ethHash", eh, 32);
+	}
+	rpc_jw_key(w, "v");
+	big(c, &tx->v);
+	rpc_jw_key(w, "r");
+	rpc_jw_qty256(w, &tx->r);
+	rpc_jw_key(w, "s");
+	rpc_jw_qty256(w, &tx->s);
+	rpc_jw_obj_end(w);
+	return 0;
+}
+
+static int write_block(struct rpc_call *c, const struct block *b, const uint8_t hash[32],
+                       size_t size, int full)
+{
+	const struct header *h = &b->header;
+	struct rpc_jw *w = c->w;
+	static const uint8_t zero8[8];
+	int rc;
+	rpc_jw_obj(w);
+	kq(c, "number", h->number);
+	kdata(c, "hash", hash, 32);
+	kdata(c, "parentHash", h->parent_hash, 32);
+	kdata(c, "nonce", zero8, 8);
+	kdata(c, "mixHash", h->mix_digest, 32);
+	kdata(c, "sha3Uncles", empty_uncles, 32);
+	kdata(c, "logsBloom", h->bloom, CORE_BLOOM_LEN);
+	kdata(c, "transactionsRoot", h->tx_hash, 32);
+	kdata(c, "stateRoot", h->root, 32);
+	kdata(c, "receiptsRoot", h->receipt_hash, 32);
+	rpc_jw_key(w, "miner");
+	addr(c, h->coinbase);
+	kq(c, "difficulty", 0);
+	kq(c, "totalDifficulty", 0);
+	kdata(c, "extraData", h->extra.p, h->extra.len);
+	kq(c, "size", size);
+	kq(c, "gasLimit", h->gas_limit);
+	kq(c, "gasUsed", h->gas_used);
+	kq(c, "timestamp", h->time);
+	if (c->ns != RPC_NS_ETH) {
+		kq(c, "viewID", h->view_id);
+		kq(c, "epoch", h->epoch);
+		kq(c, "shardID", h->shard_id);
+		kdata(c, "vrf", h->vrf.p, h->vrf.len);
+		kdata(c, "vrfProof", h->vdf.p, h->vdf.len);
+	}
+	rpc_jw_key(w, "transactions");
+	rpc_jw_arr(w);
+	for (size_t i = 0; i < b->ntxs; i++) {
+		if (full) {
+			if ((rc = write_tx(c, &b->txs[i], hash, h->number, (uint32_t)i, h->time)))
+				return rc;
+		} else {
+			uint8_t th[32];
+			if ((rc = shown_tx_hash(c, &b->txs[i], th)))
+				return rc;
+			rpc_jw_data(w, th, 32);
+		}
+	}
+	rpc_jw_arr_end(w);
+	if (c->ns != RPC_NS_ETH) {
+		rpc_jw_key(w, "transactionsInEthHash");
+		rpc_jw_arr(w);
+		for (size_t i = 0; i < b->ntxs; i++) {
+			uint8_t th[32];
+			if ((rc = tx_eth_hash(&b->txs[i], th)))
+				return rc;
+			rpc_jw_data(w, th, 32);
+		}
+		rpc_jw_arr_end(w);
+		rpc_jw_key(w, "stakingTransactions");
+		rpc_jw_arr(w);
+		for (size_t i = 0; i < b->nstxs; i++) {
+			uint8_t th[32];
+			if ((rc = stx_hash(&b->stxs[i], th)))
+				return rc;
+			rpc_jw_data(w, th, 32);
+		}
+		rpc_jw_arr_end(w);
+	}
+	rpc_jw_key(w, "uncles");
+	rpc_jw_arr(w);
+	rpc_jw_arr_end(w);
+	rpc_jw_obj_end(w);
+	return 0;
+}
+
+/* eth_ answers null for an unknown block, hmy_ an error (reference §11.3). */
+static int unknown_block(struct rpc_call *c)
+{
+	if (c->ns == RPC_NS_ETH) {
+		rpc_jw_null(c->w);
+		return 0;
+	}
+	return fail(c, RPC_E_SERVER, "block not found");
+}
+
+/* ==== methods ============================================================ */
+
+static int m_chain_id(struct rpc_call *c)
+{
+	int rc = arity(c, 0, 0);
+	if (rc)
+		return rc;
+	num(c, netparams_eth_chain_id(c->h->np, c->h->shard));
+	return 0;
+}
+
+static int m_block_number(struct rpc_call *c)
+{
+	uint64_t n;
+	int rc = arity(c, 0, 0);
+	if (rc || (rc = param_block(c, 0, &n)))
+		return rc;
+	num(c, n);
+	return 0;
+}
+
+static int m_get_balance(struct rpc_call *c)
+{
+	uint8_t a[20];
+	uint64_t n;
+	struct state_account acc;
+	int rc = arity(c, 1, 2);
+	if (rc || (rc = param_addr(c, 0, a)) || (rc = param_block(c, 1, &n)) ||
+	    (rc = account_at(c, a, n, &acc)))
+		return rc;
+	big(c, &acc.balance);
+	return 0;
+}
+
+static int m_tx_count(struct rpc_call *c)
+{
+	uint8_t a[20];
+	uint64_t n;
+	struct state_account acc;
+	int rc = arity(c, 1, 2);
+	if (rc || (rc = param_addr(c, 0, a)) || (rc = param_block(c, 1, &n)) ||
+	    (rc = account_at(c, a, n, &acc)))
+		return rc;
+	num(c, acc.nonce);
+	return 0;
+}
+
+static int get_block(struct rpc_call *c, const uint8_t hash[32], int full)
+{
+	struct block b;
+	size_t size;
+	int rc = block_by_hash(c, hash, &b, &size);
+	if (rc)
+		return rc < 0 ? rc : unknown_block(c);
+	rc = write_block(c, &b, hash, size, full);
+	block_free(&b);
+	return rc;
+}
+
+static int m_block_by_number(struct rpc_call *c)
+{
+	uint64_t n;
+	int full;
+	uint8_t hash[32];
+	int rc = arity(c, 1, 2);
+	if (rc || (rc = param_block(c, 0, &n)) || (rc = param_bool(c, 1, &full)))
+		return rc;
+	if ((rc = hash_at(c, n, hash)))
+		return rc < 0 ? rc : unknown_block(c);
+	return get_block(c, hash, full);
+}
+
+static int m_block_by_hash(struct rpc_call *c)
+{
+	int full;
+	uint8_t hash[32];
+	int rc = arity(c, 1, 2);
+	if (rc || (rc = param_hex(c, 0, hash, 32, "common.Hash")) || (rc = param_bool(c, 1, &full)))
+		return rc;
+	return get_block(c, hash, full);
+}
+
+static int tx_count_of(struct rpc_call *c, const uint8_t hash[32])
+{
+	struct block b;
+	int rc = block_by_hash(c, hash, &b, NULL);
+	if (rc)
+		return rc < 0 ? rc : unknown_block(c);
+	num(c, b.ntxs);
+	block_free(&b);
+	return 0;
+}
+
+static int m_count_by_number(struct rpc_call *c)
+{
+	uint64_t n;
+	uint8_t hash[32];
+	int rc = arity(c, 1, 1);
+	if (rc || (rc = param_block(c, 0, &n)))
+		return rc;
+	if ((rc = hash_at(c, n, hash)))
+		return rc < 0 ? rc : unknown_block(c);
+	return tx_count_of(c, hash);
+}
+
+static int m_count_by_hash(struct rpc_call *c)
+{
+	uint8_t hash[32];
+	int rc = arity(c, 1, 1);
+	if (rc || (rc = param_hex(c, 0, hash, 32, "common.Hash")))
+		return rc;
+	return tx_count_of(c, hash);
+}
+
+/* The tx at index of a block; null when either is unknown. */
+static int tx_in_block(struct rpc_call *c, const uint8_t hash[32], uint64_t index)
+{
+	struct block b;
+	int rc = block_by_hash(c, hash, &b, NULL);
+	if (rc < 0)
+		return rc;
+	if (rc || index >= b.ntxs) {
+		if (!rc)
+			block_free(&b);
+		rpc_jw_null(c->w);
+		return 0;
+	}
+	rc = write_tx(c, &b.txs[index], hash, b.header.number, (uint32_t)index, b.header.time);
+	block_free(&b);
+	return rc;
+}
+
+static int param_index(struct rpc_call *c, size_t i, uint64_t *out)
+{
+	json_t *p = param(c, i);
+	if (p && json_is_integer(p) && json_integer_value(p) >= 0) {
+		*out = (uint64_t)json_integer_value(p);
+		return 0;
+	}
+	if (!p || !json_is_string(p))
+		return fail(c, RPC_E_PARAMS, "invalid argument %zu: index must be a hex quantity", i);
+	const char *why;
+	if (parse_qty(json_string_value(p), json_string_length(p), out, &why))
+		return fail(c, RPC_E_PARAMS, "invalid argument %zu: %s", i, why);
+	return 0;
+}
+
+static int m_tx_by_number_index(struct rpc_call *c)
+{
+	uint64_t n, idx;
+	uint8_t hash[32];
+	int rc = arity(c, 2, 2);
+	if (rc || (rc = param_block(c, 0, &n)) || (rc = param_index(c, 1, &idx)))
+		return rc;
+	if ((rc = hash_at(c, n, hash))) {
+		if (rc < 0)
+			return rc;
+		rpc_jw_null(c->w);
+		return 0;
+	}
+	return tx_in_block(c, hash, idx);
+}
+
+static int m_tx_by_hash_index(struct rpc_call *c)
+{
+	uint64_t idx;
+	uint8_t hash[32];
+	int rc = arity(c, 2, 2);
+	if (rc || (rc = param_hex(c, 0, hash, 32, "common.Hash")) || (rc = param_index(c, 1, &idx)))
+		return rc;
+	return tx_in_block(c, hash, idx);
+}
+
+/* Finds a tx by either hash; 1 when unknown. */
+static int lookup(struct rpc_call *c, const uint8_t txh[32], uint8_t bh[32], uint64_t *number,
+                  uint32_t *index)
+{
+	int rc = store_txlookup_get(c->t, txh, bh, number, index);
+	return rc == -CN_ENOTFOUND ? 1 : rc;
+}
+
+static int m_tx_by_hash(struct rpc_call *c)
+{
+	uint8_t txh[32], bh[32];
+	uint64_t number;
+	uint32_t index;
+	int rc = arity(c, 1, 1);
+	if (rc || (rc = param_hex(c, 0, txh, 32, "common.Hash")))
+		return rc;
+	if ((rc = lookup(c, txh, bh, &number, &index))) {
+		if (rc < 0)
+			return rc;
+		rpc_jw_null(c->w);
+		return 0;
+	}
+	return tx_in_block(c, bh, index);
+}
+
+static void write_log(struct rpc_call *c, const struct core_log *l, const uint8_t bh[32],
+                      uint64_t number, const uint8_t txh[32], uint32_t txi, uint64_t logi)
+{
+	struct rpc_jw *w = c->w;
+	rpc_jw_obj(w);
+	rpc_jw_key(w, "address");
+	addr(c, l->addr);
+	rpc_jw_key(w, "topics");
+	rpc_jw_arr(w);
+	for (size_t i = 0; i < l->ntopics; i++)
+		rpc_jw_data(w, l->topics[i], 32);
+	rpc_jw_arr_end(w);
+	kdata(c, "data", l->data, l->data_len);
+	kq(c, "blockNumber", number);
+	kdata(c, "transactionHash", txh, 32);
+	kq(c, "transactionIndex", txi);
+	kdata(c, "blockHash", bh, 32);
+	kq(c, "logIndex", logi);
+	rpc_jw_key(w, "removed");
+	rpc_jw_bool(w, 0);
+	rpc_jw_obj_end(w);
+}
+
+static int m_receipt(struct rpc_call *c)
+{
+	uint8_t txh[32], bh[32];
+	uint64_t number;
+	uint32_t index;
+	int rc = arity(c, 1, 1);
+	if (rc || (rc = param_hex(c, 0, txh, 32, "common.Hash")))
+		return rc;
+	if ((rc = lookup(c, txh, bh, &number, &index))) {
+		if (rc < 0)
+			return rc;
+		rpc_jw_null(c->w);
+		return 0;
+	}
+	struct block b;
+	struct receipt *r = NULL;
+	size_t nr = 0;
+	if ((rc = block_by_hash(c, bh, &b, NULL)))
+		return rc < 0 ? rc : fail(c, RPC_E_INTERNAL, "indexed block missing");
+	if ((rc = receipts_get(c, bh, &r, &nr)))
+		goto out;
+	if (index >= b.ntxs || index >= nr) {
+		rc = fail(c, RPC_E_INTERNAL, "tx index %u beyond its block", index);
+		goto out;
+	}
+	const struct tx *tx = &b.txs[index];
+	const struct receipt *re = &r[index];
+	uint8_t shown[32], from[20];
+	if ((rc = shown_tx_hash(c, tx, shown)))
+		goto out;
+	uint64_t prev = index ? r[index - 1].cumulative_gas : 0;
+	uint64_t logi = 0;
+	for (uint32_t i = 0; i < index; i++)
+		logi += r[i].nlogs;
+	struct rpc_jw *w = c->w;
+	rpc_jw_obj(w);
+	kdata(c, "blockHash", bh, 32);
+	kq(c, "blockNumber", b.header.number);
+	rpc_jw_key(w, "contractAddress");
+	rpc_jw_null(w);
+	kq(c, "cumulativeGasUsed", re->cumulative_gas);
+	rpc_jw_key(w, "effectiveGasPrice");
+	big(c, &tx->gas_price);
+	rpc_jw_key(w, "from");
+	if (tx_sender(tx, from))
+		rpc_jw_null(w);
+	else
+		addr(c, from);
+	kq(c, "gasUsed", re->cumulative_gas >= prev ? re->cumulative_gas - prev : 0);
+	rpc_jw_key(w, "logs");
+	rpc_jw_arr(w);
+	for (size_t i = 0; i < re->nlogs; i++)
+		write_log(c, &re->logs[i], bh, b.header.number, shown, index, logi + i);
+	rpc_jw_arr_end(w);
+	kdata(c, "logsBloom", re->bloom, CORE_BLOOM_LEN);
+	if (re->has_post_state)
+		kdata(c, "root", re->post_state, 32);
+	else
+		kq(c, "status", (uint64_t)re->status);
+	rpc_jw_key(w, "to");
+	if (tx->has_to)
+		addr(c, tx->to);
+	else
+		rpc_jw_null(w);
+	kdata(c, "transactionHash", shown, 32);
+	kq(c, "transactionIndex", index);
+	kq(c, "type", 0);
+	if (c->ns != RPC_NS_ETH) {
+		kq(c, "shardID", tx->shard_id);
+		kq(c, "toShardID", tx->to_shard_id);
+	}
+	rpc_jw_obj_end(w);
+out:
+	receipts_free(r, nr);
+	block_free(&b);
+	return rc;
+}
+
+static int m_gas_price(struct rpc_call *c)
+{
+	int rc = arity(c, 0, 0);
+	if (rc)
+		return rc;
+	num(c, c->h->np->min_gas_price);
+	return 0;
+}
+
+static int sync_status(struct rpc_call *c, uint64_t *own, uint64_t *best)
+{
+	int rc = head(c, own, NULL, NULL);
+	if (rc == -CN_ENOTFOUND)
+		*own = 0;
+	else if (rc)
+		return rc;
+	*best = *own;
+	uint64_t p;
+	if (c->h->be.peer_height && !c->h->be.peer_height(c->h->be.ctx, &p) && p > *own)
+		*best = p;
+	return 0;
+}
+
+static int m_syncing(struct rpc_call *c)
+{
+	uint64_t own, best;
+	int rc = arity(c, 0, 0);
+	if (rc || (rc = sync_status(c, &own, &best)))
+		return rc;
+	if (best <= own) {
+		rpc_jw_bool(c->w, 0);
+		return 0;
+	}
+	rpc_jw_obj(c->w);
+	kq(c, "startingBlock", own);
+	kq(c, "currentBlock", own);
+	kq(c, "highestBlock", best);
+	rpc_jw_obj_end(c->w);
+	return 0;
+}
+
+static int m_accounts(struct rpc_call *c)
+{
+	int rc = arity(c, 0, 0);
+	if (rc)
+		return rc;
+	rpc_jw_arr(c->w);
+	rpc_jw_arr_end(c->w);
+	return 0;
+}
+
+static int m_net_version(struct rpc_call *c)
+{
+	int rc = arity(c, 0, 0);
+	if (rc)
+		return rc;
+	char b[24];
+	snprintf(b, sizeof b, "%llu",
+	         (unsigned long long)netparams_eth_chain_id(c->h->np, c->h->shard));
+	rpc_jw_str(c->w, b);
+	return 0;
+}
+
+static int m_net_listening(struct rpc_call *c)
+{
+	int rc = arity(c, 0, 0);
+	if (rc)
+		return rc;
+	rpc_jw_bool(c->w, 1);
+	return 0;
+}
+
+static int m_peer_count(struct rpc_call *c)
+{
+	uint64_t n = 0;
+	int rc = arity(c, 0, 0);
+	if (rc)
+		return rc;
+	if (c->h->be.peer_count && c->h->be.peer_count(c->h->be.ctx, &n))
+		n = 0;
+	rpc_jw_qty(c->w, n);
+	return 0;
+}
+
+static int m_client_version(struct rpc_call *c)
+{
+	int rc = arity(c, 0, 0);
+	if (rc)
+		return rc;
+	rpc_jw_str(c->w, CLIENT_VERSION);
+	return 0;
+}
+
+static int m_sha3(struct rpc_call *c)
+{
+	int rc = arity(c, 1, 1);
+	if (rc)
+		return rc;
+	json_t *p = param(c, 0);
+	if (!p || !json_is_string(p))
+		return fail(c, RPC_E_PARAMS, "invalid argument 0: expected a hex string");
+	if (json_string_length(p) < 2 || strncasecmp(json_string_value(p), "0x", 2))
+		return fail(c, RPC_E_PARAMS, "invalid argument 0: hex string without 0x prefix");
+	uint8_t *data;
+	size_t len;
+	if (hex_decode_alloc(json_string_value(p), json_string_length(p), &data, &len))
+		return fail(c, RPC_E_PARAMS, "invalid argument 0: invalid hex string");
+	uint8_t h[32];
+	keccak256(data, len, h);
+	free(data);
+	rpc_jw_data(c->w, h, 32);
+	return 0;
+}
+
+static int m_send_raw(struct rpc_call *c)
+{
+	int rc = arity(c, 1, 1);
+	if (rc)
+		return rc;
+	json_t *p = param(c, 0);
+	if (!p || !json_is_string(p) || json_string_length(p) < 2 ||
+	    strncasecmp(json_string_value(p), "0x", 2))
+		return fail(c, RPC_E_PARAMS, "invalid argument 0: hex string without 0x prefix");
+	uint8_t *raw;
+	size_t len;
+	if (hex_decode_alloc(json_string_value(p), json_string_length(p), &raw, &len))
+		return fail(c, RPC_E_PARAMS, "invalid argument 0: invalid hex string");
+	/* Harmony refuses raw transactions of 138 KiB and more before decoding. */
+	if (len >= 138u * 1024) {
+		free(raw);
+		return fail(c, RPC_E_SERVER, "transaction size %zu is too large", len);
+	}
+	struct tx tx;
+	memset(&tx, 0, sizeof tx);
+	if ((rc = tx_decode(&tx, raw, len))) {
+		free(raw);
+		return fail(c, RPC_E_SERVER, "rlp: %s", cn_strerror(rc));
+	}
+	tx_free(&tx);
+	if (!c->h->be.submit_tx) {
+		free(raw);
+		return fail(c, RPC_E_SERVER,
+		            "no transaction pool: this server only reads the database (canon rpc)");
+	}
+	uint8_t hash[32];
+	char msg[200] = "";
+	rc = c->h->be.submit_tx(c->h->be.ctx, raw, len, c->ns == RPC_NS_ETH, hash, msg, sizeof msg);
+	free(raw);
+	if (rc)
+		return fail(c, RPC_E_SERVER, "%s", msg[0] ? msg : "transaction refused");
+	rpc_jw_data(c->w, hash, 32);
+	return 0;
+}
+
+static int m_protocol_version(struct rpc_call *c)
+{
+	int rc = arity(c, 0, 0);
+	if (rc)
+		return rc;
+	num(c, 1);
+	return 0;
+}
+
+static int m_latest_header(struct rpc_call *c)
+{
+	uint64_t n;
+	uint8_t hash[32];
+	struct header h;
+	int rc = arity(c, 0, 0);
+	if (rc)
+		return rc;
+	if ((rc = head(c, &n, hash, &h)))
+		return rc == -CN_ENOTFOUND ? fail(c, RPC_E_SERVER, "no blocks in the database") : rc;
+	struct rpc_jw *w = c->w;
+	rpc_jw_obj(w);
+	kdata(c, "blockHash", hash, 32);
+	rpc_jw_key(w, "blockNumber");
+	rpc_jw_u64(w, h.number);
+	rpc_jw_key(w, "shardID");
+	rpc_jw_u64(w, h.shard_id);
+	rpc_jw_key(w, "leader");
+	c->ns = RPC_NS_HMY;
+	addr(c, h.coinbase);
+	rpc_jw_key(w, "viewID");
+	rpc_jw_u64(w, h.view_id);
+	rpc_jw_key(w, "epoch");
+	rpc_jw_u64(w, h.epoch);
+	/* Go prints time.Time as "2006-01-02 15:04:05 +0000 UTC". */
+	char ts[64];
+	time_t t = (time_t)h.time;
+	struct tm tm;
+	gmtime_r(&t, &tm);
+	strftime(ts, sizeof ts, "%Y-%m-%d %H:%M:%S +0000 UTC", &tm);
+	rpc_jw_key(w, "timestamp");
+	rpc_jw_str(w, ts);
+	rpc_jw_key(w, "unixtime");
+	rpc_jw_u64(w, h.time);
+	rpc_jw_key(w, "lastCommitSig");
+	{
+		char sig[2 * CORE_BLS_SIG_LEN + 1];
+		hex_encode(h.last_commit_sig, CORE_BLS_SIG_LEN, sig);
+		rpc_jw_str(w, sig);
+	}
+	kdata(c, "lastCommitBitmap", h.last_commit_bitmap.p, h.last_commit_bitmap.len);
+	kdata(c, "vrf", h.vrf.p, h.vrf.len);
+	kdata(c, "vrfProof", h.vdf.p, h.vdf.len);
+	rpc_jw_key(w, "crossLinks");
+	rpc_jw_arr(w);
+	rpc_jw_arr_end(w);
+	rpc_jw_obj_end(w);
+	header_free(&h);
+	return 0;
+}
+
+static void endpoint(struct rpc_call *c, const char *scheme, uint32_t shard, int ws)
+{
+	const char *net = c->h->np->name;
+	char b[128];
+	if (!strcmp(net, "mainnet") || !strcmp(net, "testnet"))
+		snprintf(b, sizeof b, "%s://%s.s%u.%s.hmny.io", scheme, ws ? "ws" : "api", shard,
+		         !strcmp(net, "mainnet") ? "t" : "b");
+	else
+		snprintf(b, sizeof b, "%s://127.0.0.1:%u", scheme,
+		         (unsigned)rpc_default_port(net, shard) + (ws ? 300u : 0u));
+	rpc_jw_str(c->w, b);
+}
+
+static int m_sharding_structure(struct rpc_call *c)
+{
+	int rc = arity(c, 0, 0);
+	if (rc)
+		return rc;
+	int pub = !strcmp(c->h->np->name, "mainnet") || !strcmp(c->h->np->name, "testnet");
+	rpc_jw_arr(c->w);
+	for (uint32_t s = 0; s < c->h->np->num_shards; s++) {
+		rpc_jw_obj(c->w);
+		rpc_jw_key(c->w, "current");
+		rpc_jw_bool(c->w, s == c->h->shard);
+		rpc_jw_key(c->w, "shardID");
+		rpc_jw_u64(c->w, s);
+		rpc_jw_key(c->w, "http");
+		endpoint(c, pub ? "https" : "http", s, 0);
+		rpc_jw_key(c->w, "ws");
+		endpoint(c, pub ? "wss" : "ws", s, 1);
+		rpc_jw_obj_end(c->w);
+	}
+	rpc_jw_arr_end(c->w);
+	return 0;
+}
+
+static int m_node_metadata(struct rpc_call *c)
+{
+	uint64_t own, best;
+	int rc = arity(c, 0, 0);
+	if (rc || (rc = sync_status(c, &own, &best)))
+		return rc;
+	const struct netparams *np = c->h->np;
+	struct rpc_jw *w = c->w;
+	rpc_jw_obj(w);
+	rpc_jw_key(w, "version");
+	rpc_jw_str(w, CLIENT_VERSION);
+	rpc_jw_key(w, "network");
+	rpc_jw_str(w, np->name);
+	rpc_jw_key(w, "chain-config");
+	rpc_jw_obj(w);
+	rpc_jw_key(w, "chain-id");
+	rpc_jw_u64(w, np->chain_id);
+	rpc_jw_key(w, "eth-compatible-chain-id");
+	rpc_jw_u64(w, netparams_eth_chain_id(np, c->h->shard));
+	rpc_jw_obj_end(w);
+	rpc_jw_key(w, "is-leader");
+	rpc_jw_bool(w, 0);
+	rpc_jw_key(w, "shard-id");
+	rpc_jw_u64(w, c->h->shard);
+	rpc_jw_key(w, "current-block-number");
+	rpc_jw_u64(w, own);
+	rpc_jw_key(w, "current-epoch");
+	rpc_jw_u64(w, netparams_epoch_of(np, own));
+	rpc_jw_key(w, "blocks-per-epoch");
+	rpc_jw_u64(w, np->blocks_per_epoch);
+	rpc_jw_key(w, "role");
+	rpc_jw_str(w, "ExplorerNode");
+	rpc_jw_key(w, "is-archival");
+	rpc_jw_bool(w, 0);
+	rpc_jw_key(w, "is-backup");
+	rpc_jw_bool(w, 0);
+	rpc_jw_key(w, "sync-peer-height");
+	rpc_jw_u64(w, best);
+	rpc_jw_obj_end(w);
+	return 0;
+}
+
+/* ==== dispatch =========================================================== */
+
+/* Sorted by name for bsearch. */
+static const struct rpc_method methods[] = {
+	{"eth_accounts", m_accounts, RPC_NS_ETH},
+	{"eth_blockNumber", m_block_number, RPC_NS_ETH},
+	{"eth_chainId", m_chain_id, RPC_NS_ETH},
+	{"eth_gasPrice", m_gas_price, RPC_NS_ETH},
+	{"eth_getBalance", m_get_balance, RPC_NS_ETH},
+	{"eth_getBlockByHash", m_block_by_hash, RPC_NS_ETH},
+	{"eth_getBlockByNumber", m_block_by_number, RPC_NS_ETH},
+	{"eth_getBlockTransactionCountByHash", m_count_by_hash, RPC_NS_ETH},
+	{"eth_getBlockTransactionCountByNumber", m_count_by_number, RPC_NS_ETH},
+	{"eth_getTransactionByBlockHashAndIndex", m_tx_by_hash_index, RPC_NS_ETH},
+	{"eth_getTransactionByBlockNumberAndIndex", m_tx_by_number_index, RPC_NS_ETH},
+	{"eth_getTransactionByHash", m_tx_by_hash, RPC_NS_ETH},
+	{"eth_getTransactionCount", m_tx_count, RPC_NS_ETH},
+	{"eth_getTransactionReceipt", m_receipt, RPC_NS_ETH},
+	{"eth_protocolVersion", m_protocol_version, RPC_NS_ETH},
+	{"eth_sendRawTransaction", m_send_raw, RPC_NS_ETH},
+	{"eth_syncing", m_syncing, RPC_NS_ETH},
+	{"hmy_blockNumber", m_block_number, RPC_NS_HMY},
+	{"hmy_chainId", m_chain_id, RPC_NS_HMY},
+	{"hmy_gasPrice", m_gas_price, RPC_NS_HMY},
+	{"hmy_getBalance", m_get_balance, RPC_NS_HMY},
+	{"hmy_getBlockByHash", m_block_by_hash, RPC_NS_HMY},
+	{"hmy_getBlockByNumber", m_block_by_number, RPC_NS_HMY},
+	{"hmy_getNodeMetadata", m_node_metadata, RPC_NS_HMY},
+	{"hmy_getShardingStructure", m_sharding_structure, RPC_NS_HMY},
+	{"hmy_getTransactionByHash", m_tx_by_hash, RPC_NS_HMY},
+	{"hmy_getTransactionCount", m_tx_count, RPC_NS_HMY},
+	{"hmy_getTransactionReceipt", m_receipt, RPC_NS_HMY},
+	{"hmy_latestHeader", m_latest_header, RPC_NS_HMY},
+	{"hmy_protocolVersion", m_protocol_version, RPC_NS_HMY},
+	{"hmy_sendRawTransaction", m_send_raw, RPC_NS_HMY},
+	{"hmy_syncing", m_syncing, RPC_NS_HMY},
+	{"hmyv2_blockNumber", m_block_number, RPC_NS_HMYV2},
+	{"hmyv2_gasPrice", m_gas_price, RPC_NS_HMYV2},
+	{"hmyv2_getBalance", m_get_balance, RPC_NS_HMYV2},
+	{"hmyv2_getBlockByHash", m_block_by_hash, RPC_NS_HMYV2},
+	{"hmyv2_getBlockByNumber", m_block_by_number, RPC_NS_HMYV2},
+	{"hmyv2_getNodeMetadata", m_node_metadata, RPC_NS_HMYV2},
+	{"hmyv2_getShardingStructure", m_sharding_structure, RPC_NS_HMYV2},
+	{"hmyv2_getTransactionByHash", m_tx_by_hash, RPC_NS_HMYV2},
+	{"hmyv2_getTransactionCount", m_tx_count, RPC_NS_HMYV2},
+	{"hmyv2_getTransactionReceipt", m_receipt, RPC_NS_HMYV2},
+	{"hmyv2_latestHeader", m_latest_header, RPC_NS_HMYV2},
+	{"hmyv2_protocolVersion", m_protocol_version, RPC_NS_HMYV2},
+	{"net_listening", m_net_listening, RPC_NS_OTHER},
+	{"net_peerCount", m_peer_count, RPC_NS_OTHER},
+	{"net_version", m_net_version, RPC_NS_OTHER},
+	{"web3_clientVersion", m_client_version, RPC_NS_OTHER},
+	{"web3_sha3", m_sha3, RPC_NS_OTHER},
+};
+
+const struct rpc_method *rpc_method_find(const char *name, size_t len)
+{
+	if (strlen(name) != len)     /* an embedded NUL names no method */
+		return NULL;
+	size_t lo = 0, hi = sizeof methods / sizeof methods[0];
+	while (lo < hi) {
+		size_t mid = (lo + hi) / 2;
+		int d = strcmp(name, methods[mid].name);
+		if (!d)
+			return &methods[mid];
+		if (d < 0)
+			hi = mid;
+		else
+			lo = mid + 1;
+	}
+	return NULL;
+}
+
+size_t rpc_method_count(void)
+{
+	return sizeof methods / sizeof methods[0];
+}
+
+const char *rpc_method_name(size_t i)
+{
+	return i < rpc_method_count() ? methods[i].name : NULL;
+}
+
+/* ==== helpers for the server ============================================= */
+
+int rpc_head_number(struct rpc_handler *h, uint64_t *out)
+{
+	struct rpc_call c = {.h = h};
+	int rc = store_begin(h->st, 0, &c.t);
+	if (rc)
+		return rc;
+	rc = head(&c, out, NULL, NULL);
+	store_abort(c.t);
+	return rc;
+}
+
+int rpc_health(struct rpc_handler *h, uint64_t max_lag, struct rpc_jw *w, int *ok)
+{
+	struct rpc_call c = {.h = h, .w = w};
+	uint64_t own, best;
+	int rc = store_begin(h->st, 0, &c.t);
+	if (rc)
+		return rc;
+	rc = sync_status(&c, &own, &best);
+	store_abort(c.t);
+	if (rc)
+		return rc;
+	uint64_t lag = best - own;
+	*ok = lag <= max_lag;
+	rpc_jw_reset(w);
+	rpc_jw_obj(w);
+	rpc_jw_key(w, "healthy");
+	rpc_jw_bool(w, *ok);
+	rpc_jw_key(w, "height");
+	rpc_jw_u64(w, own);
+	rpc_jw_key(w, "bestPeerHeight");
+	rpc_jw_u64(w, best);
+	rpc_jw_key(w, "lag");
+	rpc_jw_u64(w, lag);
+	rpc_jw_key(w, "maxLag");
+	rpc_jw_u64(w, max_lag);
+	rpc_jw_key(w, "syncing");
+	rpc_jw_bool(w, lag > 0);
+	rpc_jw_obj_end(w);
+	return w->err;
+}
+
+uint16_t rpc_default_port(const char *network, uint32_t shard)
+{
+	/* Harmony's HTTP RPC port is the node's base port + 500 (9000 + 500);
+	 * a localnet runs one node per shard on base ports 9000, 9010, ... */
+	if (network && !strcmp(network, "localnet"))
+		return (uint16_t)(9500 + 10 * (shard & 0xfff));
+	return 9500;
+}

@@ -1,0 +1,51 @@
+/* rpc_int.h — what the rpc module's files share and nobody else sees. */
+#ifndef CANON_RPC_INT_H
+#define CANON_RPC_INT_H
+
+#include <jansson.h>
+
+#include "rpc/rpc.h"
+
+struct store_txn;
+struct cn_metric;
+
+struct rpc_handler {
+	struct store *st;
+	const struct netparams *np;
+	uint32_t shard;
+	struct rpc_limits lim;
+	struct rpc_backend be;
+	struct cn_metrics *metrics;
+	struct cn_metric *m_req, *m_err, *m_lat;
+};
+
+/* How a namespace renders: eth (hex, 0x addresses, Ethereum tx hashes),
+ * hmy (hex, one1 addresses, Harmony hashes), hmyv2 (decimal numbers). */
+enum rpc_ns { RPC_NS_ETH, RPC_NS_HMY, RPC_NS_HMYV2, RPC_NS_OTHER };
+
+/* One method call: its params, its read snapshot, where the result goes.
+ * A method returns 0 with the result written to w, or sets code/msg (or
+ * returns a negative code, reported as an internal error). */
+struct rpc_call {
+	struct rpc_handler *h;
+	struct store_txn *t;
+	json_t *params;          /* an array, or NULL */
+	struct rpc_jw *w;
+	enum rpc_ns ns;
+	int code;
+	char msg[256];
+};
+
+struct rpc_method {
+	const char *name;
+	int (*fn)(struct rpc_call *c);
+	enum rpc_ns ns;
+};
+
+const struct rpc_method *rpc_method_find(const char *name, size_t len);
+size_t rpc_method_count(void);
+const char *rpc_method_name(size_t i);
+void rpc_write_error(struct rpc_jw *w, json_t *id, int code, const char *msg);
+uint64_t rpc_now_ms(void);
+
+#endif
