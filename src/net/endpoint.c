@@ -25,6 +25,8 @@
 #define COOKIE_SECRET_MS 120000
 #define COOKIE_VALID_MS 110000   /* a little less than the secret's life, as WireGuard */
 
+#define RL_SLOTS 1024
+
 #define INNER_APP 0
 #define INNER_LOCATOR 1
 
@@ -132,6 +134,12 @@ struct net_endpoint {
 	int have_secret;
 	uint64_t load_window_ms;
 	uint32_t load_count;
+	/* Token buckets per source IP (hashed; colliding IPs share one, which
+	 * only makes the limit stricter). Tokens are in thousandths. */
+	struct {
+		uint64_t key, last_ms;
+		uint64_t milli;
+	} rl[RL_SLOTS];
 	uint64_t last_ts_sent;
 	struct net_locator own;
 	int have_own;
@@ -144,6 +152,7 @@ static const char *const stat_names[NET_STAT_COUNT] = {
 	"rx", "tx", "drop_malformed", "drop_oversize", "drop_mac", "drop_auth", "drop_replay",
 	"drop_handshake_replay", "drop_unknown", "drop_limit", "drop_locator", "cookie_sent",
 	"cookie_received", "dh", "handshake_done", "rekey", "roam", "path_switch",
+	"drop_ratelimit",
 };
 
 const char *net_stat_name(enum net_stat s)
@@ -278,6 +287,8 @@ void net_config_default(struct net_config *cfg)
 	cfg->handshake_attempts = 18;   /* 90 s of retries, as WireGuard */
 	cfg->attempts_per_locator = 2;
 	cfg->load_threshold = 256;
+	cfg->handshake_rate = 20;       /* WireGuard's ratelimiter: 20/s, burst 5 */
+	cfg->handshake_burst = 5;
 	cfg->max_peers = 4096;
 	cfg->max_queued = 32;
 	cfg->accept_unknown = 1;
@@ -1066,6 +1077,34 @@ static int send_cookie_reply(struct net_endpoint *ep, uint64_t now, const struct
 	return out_send(ep, out, from, msg, sizeof msg);
 }
 
+/* Under load, a cookie proves the source can receive, not that it is
+ * polite: each source IP gets handshake_rate DH-costing initiations per
+ * second (burst handshake_burst). Ports are ignored, as one host has many. */
+static int rate_ok(struct net_endpoint *ep, uint64_t now, const struct net_addr *from)
+{
+	uint8_t a[17], h[8];
+	a[0] = from->family;
+	memcpy(a + 1, from->ip, 16);
+	/* Keyed with the (secret) cookie key so that nobody can aim for a
+	 * victim's bucket; cookie_for() has set it up by now. */
+	net_mac(h, 8, ep->cookie_secret, 32, a, sizeof a);
+	uint64_t key = load_le64(h) | 1;
+	uint64_t burst = (uint64_t)ep->cfg.handshake_burst * 1000;
+	size_t i = (size_t)(key % RL_SLOTS);
+	if (ep->rl[i].key != key || now < ep->rl[i].last_ms) {
+		ep->rl[i].key = key;
+		ep->rl[i].milli = burst;
+	} else {
+		uint64_t add = (now - ep->rl[i].last_ms) * ep->cfg.handshake_rate;
+		ep->rl[i].milli = add >= burst - ep->rl[i].milli ? burst : ep->rl[i].milli + add;
+	}
+	ep->rl[i].last_ms = now;
+	if (ep->rl[i].milli < 1000)
+		return 0;
+	ep->rl[i].milli -= 1000;
+	return 1;
+}
+
 static int on_initiation(struct net_endpoint *ep, uint64_t now, const struct net_addr *from,
 			 const uint8_t *p, struct net_out *out)
 {
@@ -1088,6 +1127,10 @@ static int on_initiation(struct net_endpoint *ep, uint64_t now, const struct net
 		net_mac(mac, 16, cookie, 16, p, I_MAC2);
 		if (!bytes_equal_ct(mac, p + I_MAC2, 16))
 			return send_cookie_reply(ep, now, from, p, out);
+		if (!rate_ok(ep, now, from)) {
+			count(ep, NET_STAT_DROP_RATELIMIT);
+			return 0;
+		}
 	}
 
 	uint8_t c[32], h[32], k[32], d[32], pk[32], ts[8], t1[32], t2[32];

@@ -116,6 +116,8 @@ struct net_config {
 	uint32_t handshake_attempts;     /* initiations before giving up on a peer */
 	uint32_t attempts_per_locator;   /* initiations to one address before the next one */
 	uint32_t load_threshold;         /* initiations per second above which cookies are required */
+	uint32_t handshake_rate;         /* under load: initiations per second per source IP */
+	uint32_t handshake_burst;
 	uint32_t max_peers;
 	uint32_t max_queued;             /* packets held per peer while a handshake runs */
 	int accept_unknown;              /* answer initiations from keys not added as peers */
@@ -203,6 +205,7 @@ enum net_stat {
 	NET_STAT_REKEY,
 	NET_STAT_ROAM,                   /* a session moved to a new address */
 	NET_STAT_PATH_SWITCH,            /* gave up on an address, tried the next locator */
+	NET_STAT_DROP_RATELIMIT,         /* under load, too many initiations from one IP */
 	NET_STAT_COUNT
 };
 

@@ -701,3 +701,40 @@ Test(net_session, receive_only_initiator_still_rekeys)
 	cr_assert_eq(net.n[A].closed + net.n[B].closed, 0);
 	tn_free(&net);
 }
+
+Test(net_session, cookie_holder_is_rate_limited)
+{
+	struct net_config cfg = cfg_default();
+	cfg.load_threshold = 0; /* always under load */
+	struct tn_net net;
+	tn_init(&net, 2, 22, &cfg);
+	struct capture ci = {.type = NET_PKT_INITIATION};
+	net.tap = capture_tap;
+	net.tap_ctx = &ci;
+	connect(&net, A, B); /* through a cookie */
+	cr_assert_eq(net_endpoint_stat(net.n[A].ep, NET_STAT_COOKIE_RECEIVED), 1);
+	cr_assert_eq(ci.n, 2);
+	struct tn_pkt with_mac2 = ci.p[1];
+	/* A cookie holder hammering B: 100 initiations with a valid mac2 from
+	 * one IP (replays, but B cannot know that before DH). */
+	uint64_t dh0 = net_endpoint_stat(net.n[B].ep, NET_STAT_DH);
+	for (int i = 0; i < 100; i++)
+		tn_inject(&net, B, &with_mac2.from, with_mac2.data, with_mac2.len);
+	uint64_t dh = net_endpoint_stat(net.n[B].ep, NET_STAT_DH) - dh0;
+	/* The bucket refilled to its burst of 5 during connect()'s second. */
+	cr_assert_eq(net_endpoint_stat(net.n[B].ep, NET_STAT_DROP_RATELIMIT), 95);
+	cr_assert_eq(net_endpoint_stat(net.n[B].ep, NET_STAT_DROP_HS_REPLAY), 5);
+	cr_assert_eq(dh, 5, "one DH per initiation let through (%lu)", (unsigned long)dh);
+	/* 100 ms later: 2 more tokens. */
+	net.now += 100;
+	for (int i = 0; i < 10; i++)
+		tn_inject(&net, B, &with_mac2.from, with_mac2.data, with_mac2.len);
+	cr_assert_eq(net_endpoint_stat(net.n[B].ep, NET_STAT_DROP_HS_REPLAY), 7);
+	/* Another IP with a (stolen) valid mac2 but no cookie of its own gets a cookie reply. */
+	struct net_addr other;
+	net_addr_v4(&other, 10, 7, 7, 7, 7000);
+	uint64_t cookies = net_endpoint_stat(net.n[B].ep, NET_STAT_COOKIE_SENT);
+	tn_inject(&net, B, &other, with_mac2.data, with_mac2.len);
+	cr_assert_eq(net_endpoint_stat(net.n[B].ep, NET_STAT_COOKIE_SENT), cookies + 1);
+	tn_free(&net);
+}
