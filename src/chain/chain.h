@@ -224,6 +224,10 @@ int chain_build(struct chain *c, const struct chain_build_opts *o, const struct 
 int chain_hash_at(struct chain *c, uint64_t number, uint8_t out[CORE_HASH_LEN]);
 /* The canonical block at number (decoded; block_free it). */
 int chain_block_at(struct chain *c, uint64_t number, struct block *out);
+/* A block by hash (canonical or not: only canonical blocks are stored). */
+int chain_block_by_hash(struct chain *c, const uint8_t hash[CORE_HASH_LEN], struct block *out);
+/* The canonical header at number (header_free it). */
+int chain_header_at(struct chain *c, uint64_t number, struct header *out);
 /* The encoded block (as block_encode gives it) at number; caller frees. */
 int chain_block_rlp_at(struct chain *c, uint64_t number, uint8_t **out, size_t *len);
 /* The receipts of a block by hash (caller frees each and the array). */

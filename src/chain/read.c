@@ -69,6 +69,28 @@ int chain_block_at(struct chain *c, uint64_t number, struct block *out)
 	WITH_READ(c, t, block_at(t, number, out));
 }
 
+int chain_block_by_hash(struct chain *c, const uint8_t hash[CORE_HASH_LEN], struct block *out)
+{
+	WITH_READ(c, t, block_by_hash(t, hash, out));
+}
+
+static int header_at(struct store_txn *t, uint64_t number, struct header *h)
+{
+	uint8_t hash[32];
+	const uint8_t *v;
+	size_t len;
+	memset(h, 0, sizeof *h);
+	int rc = hash_at(t, number, hash);
+	if (rc || (rc = store_get(t, STORE_HEADERS, hash, 32, &v, &len)))
+		return rc;
+	return header_decode(h, v, len);
+}
+
+int chain_header_at(struct chain *c, uint64_t number, struct header *out)
+{
+	WITH_READ(c, t, header_at(t, number, out));
+}
+
 int chain_block_rlp_at(struct chain *c, uint64_t number, uint8_t **out, size_t *len)
 {
 	struct block b;

@@ -190,6 +190,21 @@ Test(chain_exec, same_shard_transfers_balance_out)
 	cr_assert_eq(tx_eth_hash(&txs[2], th), 0);
 	cr_assert_eq(chain_tx_lookup(T.c, th, bh, &num, &idx), 0);
 	cr_assert_eq(idx, 2);
+	/* Reads by number and by hash agree. */
+	struct header hd;
+	struct block blk;
+	cr_assert_eq(chain_header_at(T.c, 1, &hd), 0);
+	uint8_t hh[32];
+	cr_assert_eq(header_hash(&hd, hh), 0);
+	cr_assert_eq(memcmp(hh, h, 32), 0);
+	header_free(&hd);
+	cr_assert_eq(chain_block_by_hash(T.c, h, &blk), 0);
+	cr_assert_eq(blk.ntxs, 3);
+	cr_assert_eq(blk.header.number, 1);
+	block_free(&blk);
+	cr_assert_eq(chain_header_at(T.c, 2, &hd), -CN_ENOTFOUND);
+	hh[0] ^= 1;
+	cr_assert_eq(chain_block_by_hash(T.c, hh, &blk), -CN_ENOTFOUND);
 	for (int i = 0; i < 3; i++)
 		tx_free(&txs[i]);
 	struct chain_why w;
