@@ -70,7 +70,7 @@ static void pair_free(struct pair *p)
 	}
 }
 
-static void send(struct pair *p, int from, const uint8_t *msg, size_t len)
+static void pair_send(struct pair *p, int from, const uint8_t *msg, size_t len)
 {
 	struct net_input in = {.kind = NET_IN_SEND, .data = msg, .len = len, .peer = p->id[1 - from].node_id};
 	if (net_endpoint_step(p->ep[from], p->now, &in, &p->out[from]))
@@ -89,7 +89,7 @@ static void one_handshake(void *arg)
 	}
 	size_t before = p->established;
 	p->now++;
-	send(p, 0, (const uint8_t *)"x", 1);
+	pair_send(p, 0, (const uint8_t *)"x", 1);
 	if (p->established != before + 2)
 		die("handshake did not complete");
 }
@@ -99,7 +99,7 @@ static void one_packet(void *arg)
 	struct pair *p = arg;
 	static uint8_t msg[1200];
 	size_t before = p->delivered;
-	send(p, 0, msg, sizeof msg);
+	pair_send(p, 0, msg, sizeof msg);
 	if (p->delivered != before + 1)
 		die("packet not delivered");
 }

@@ -17,6 +17,7 @@ void tn_init(struct tn_net *net, int n, uint64_t seed, const struct net_config *
 	net->now = 1700000000000ull;
 	net->latency = 10;
 	net->nn = n;
+	cn_prng_seed(&net->rng, seed ^ 0x6e6574);
 	for (int i = 0; i < n; i++) {
 		struct tn_node *x = &net->n[i];
 		uint8_t s[32];
@@ -95,26 +96,41 @@ static void learn_route(struct tn_node *x, const struct net_addr *remote, const 
 		x->routes[x->n_routes++] = (struct tn_route){*remote, *local};
 }
 
-static void enqueue(struct tn_net *net, int i, const struct net_addr *to, const uint8_t *p, size_t len)
+static void push(struct tn_net *net, const struct tn_pkt *pk)
 {
 	if (net->nq == net->cap) {
 		net->cap = net->cap ? net->cap * 2 : 64;
 		net->q = realloc(net->q, net->cap * sizeof *net->q);
 		cr_assert(net->q);
 	}
-	struct tn_pkt *pk = &net->q[net->nq];
-	pk->at = net->now + net->latency;
-	pk->from = source_for(&net->n[i], to);
-	pk->to = *to;
+	net->q[net->nq++] = *pk;
+}
+
+static void enqueue(struct tn_net *net, int i, const struct net_addr *to, const uint8_t *p, size_t len)
+{
+	struct tn_pkt pk;
+	pk.at = net->now + net->latency;
+	pk.from = source_for(&net->n[i], to);
+	pk.to = *to;
 	cr_assert(len <= NET_MAX_DATAGRAM);
-	pk->len = len;
-	memcpy(pk->data, p, len);
+	pk.len = len;
+	memcpy(pk.data, p, len);
 	net->sent++;
-	if (net->tap && !net->tap(net, pk, net->tap_ctx)) {
+	if (net->tap && !net->tap(net, &pk, net->tap_ctx)) {
 		net->lost++;
 		return;
 	}
-	net->nq++;
+	if (net->loss_pm && cn_prng_uniform(&net->rng, 1000) < net->loss_pm) {
+		net->lost++;
+		return;
+	}
+	int copies = net->dup_pm && cn_prng_uniform(&net->rng, 1000) < net->dup_pm ? 2 : 1;
+	for (int c = 0; c < copies; c++) {
+		struct tn_pkt x = pk;
+		if (net->jitter)
+			x.at += cn_prng_uniform(&net->rng, net->jitter + 1);
+		push(net, &x);
+	}
 }
 
 int tn_step(struct tn_net *net, int i, const struct net_input *in)
@@ -139,6 +155,8 @@ int tn_step(struct tn_net *net, int i, const struct net_input *in)
 				memcpy(x->last_msg, d, a->len);
 			x->last_len = a->len;
 			memcpy(x->last_from, a->peer, 32);
+			if (net->on_deliver)
+				net->on_deliver(net, i, d, a->len);
 			break;
 		case NET_ACT_ESTABLISHED:
 			x->established++;

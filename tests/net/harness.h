@@ -58,6 +58,14 @@ struct tn_net {
 	tn_tap tap;
 	void *tap_ctx;
 	size_t sent, lost;
+	/* Faults: extra delay uniform in [0, jitter] ms (reorders), and
+	 * per-mille chances to lose or duplicate a packet. */
+	uint64_t jitter;
+	uint32_t loss_pm, dup_pm;
+	struct cn_prng rng;
+	/* Sees every delivered message, if set. */
+	void (*on_deliver)(struct tn_net *net, int node, const uint8_t *msg, size_t len);
+	void *deliver_ctx;
 };
 
 /* n nodes, node i at 10.0.0.(i+1):7000 (plus extra addresses added later),
