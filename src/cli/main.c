@@ -10,6 +10,7 @@ static const struct cli_command commands[] = {
 	{"keys", "create, import, show and use encrypted BLS key files", cli_keys},
 	{"config", "print default or check harmony.conf-style TOML configs", cli_config},
 	{"chain", "init, inspect, export and import a chain database", cli_chain},
+	{"rpc", "serve JSON-RPC (eth_, hmy_, hmyv2_) from a chain database", cli_rpc},
 };
 #define N_COMMANDS (sizeof commands / sizeof commands[0])
 
