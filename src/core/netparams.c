@@ -11,8 +11,8 @@
 static const struct netparams networks[] = {
 	{"mainnet", 1, 1666600000, 2, 32768, 2000, 100 * GWEI, 30000000, "harmony"},
 	{"testnet", 2, 1666700000, 2, 8192, 2000, 100 * GWEI, 30000000, "hmy/testnet"},
-	{"partner", 4, 1666900000, 2, 900, 2000, 1 * GWEI, 30000000, "hmy/partner"},
-	{"localnet", 2, 1666700000, 2, 16, 2000, 1 * GWEI, 30000000, "hmy/local"},
+	{"partner", 4, 1666900000, 2, 900, 2000, 100 * GWEI, 30000000, "hmy/partner"},
+	{"localnet", 2, 1666700000, 2, 16, 2000, 100 * GWEI, 30000000, "hmy/local"},
 };
 
 int netparams_get(const char *name, const struct netparams **out)
