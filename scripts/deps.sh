@@ -17,6 +17,7 @@ packages=(
   libmicrohttpd-dev     # HTTP/WebSocket server
   libzstd-dev           # compression
   libgmp-dev            # EVM modexp
+  wrk                   # HTTP load generator for bench/rpc.c (requests/s, p99)
 )
 # Node.js may come from outside Debian's archive (it does on these machines);
 # ask apt for it only when there is none.
