@@ -8,6 +8,7 @@
  *
  * Sessions live in an array of pointers (addresses stay stable) and are
  * found through two hash maps, by node ID and by receiver index. */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -15,6 +16,7 @@
 
 #include "base/bytes.h"
 #include "base/err.h"
+#include "base/log.h"
 #include "base/metrics.h"
 #include "net/net.h"
 #include "net/net_int.h"
@@ -268,6 +270,17 @@ static int out_event(struct net_out *out, enum net_action_kind kind, const struc
 	a->reason = reason;
 	if (s->have_addr)
 		a->addr = s->addr;
+	if ((kind == NET_ACT_ESTABLISHED || kind == NET_ACT_CLOSED) && cn_log_enabled(CN_LOG_DEBUG)) {
+		char tag[NET_TAG_CHARS + 1], addr[64], why[16];
+		net_node_tag(s->peer_id, tag);
+		net_addr_format(&s->addr, addr, sizeof addr);
+		snprintf(why, sizeof why, "%d", reason);
+		struct cn_log_field f[] = {{"peer", tag}, {"addr", s->have_addr ? addr : "-"},
+					   {"reason", why}};
+		cn_log_fields(CN_LOG_DEBUG, kind == NET_ACT_ESTABLISHED ? "net session established"
+									: "net session closed",
+			      f, kind == NET_ACT_CLOSED ? 3 : 2);
+	}
 	return 0;
 }
 

@@ -3,9 +3,11 @@
 #include <criterion/criterion.h>
 #include <sodium.h>
 #include <string.h>
+#include <stdio.h>
 
 #include "base/err.h"
 #include "base/metrics.h"
+#include "base/log.h"
 #include "harness.h"
 #include "testutil.h"
 
@@ -797,4 +799,26 @@ Test(net_session, lossy_reordering_duplicating_network)
 	for (int s = 0; s < seeds; s++)
 		soak(100 + (uint64_t)s, tu_long() ? 3000 : 600);
 	tu_report("net soak seeds", (size_t)seeds);
+}
+
+Test(net_session, debug_log_names_peer_tag)
+{
+	FILE *f = tmpfile();
+	cr_assert(f);
+	cn_log_set_output(f);
+	cn_log_set_verbosity(CN_LOG_DEBUG);
+	struct tn_net net;
+	tn_init(&net, 2, 23, NULL);
+	pair_up(&net, A, B);
+	cn_log_set_verbosity(CN_LOG_DEFAULT_VERBOSITY);
+	cn_log_set_output(NULL);
+	char buf[4096] = {0}, tag[NET_TAG_CHARS + 1], want[64];
+	rewind(f);
+	size_t n = fread(buf, 1, sizeof buf - 1, f);
+	fclose(f);
+	cr_assert_gt(n, 0);
+	net_node_tag(net.n[B].id.node_id, tag);
+	snprintf(want, sizeof want, "peer=%s", tag);
+	cr_assert(strstr(buf, "net session established") && strstr(buf, want), "%s", buf);
+	tn_free(&net);
 }
