@@ -20,6 +20,26 @@ uint64_t rpc_now_ms(void)
 static const double lat_buckets[] = {0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005,
                                      0.01,   0.025,   0.05,   0.1,   0.25,   1, 5};
 
+#define MM_UNKNOWN (rpc_method_count())
+#define MM_INVALID (rpc_method_count() + 1)
+
+static int method_metrics(struct rpc_handler *h)
+{
+	size_t n = rpc_method_count() + 2;
+	if (!(h->mm = calloc(n, sizeof *h->mm)))
+		return -CN_ENOMEM;
+	for (size_t i = 0; i < n; i++) {
+		const char *v[1] = {i == MM_UNKNOWN ? "unknown" : i == MM_INVALID ? "invalid"
+		                                                 : rpc_method_name(i)};
+		int rc;
+		if ((rc = cn_metric_with(h->m_req, v, &h->mm[i].req)) ||
+		    (rc = cn_metric_with(h->m_err, v, &h->mm[i].err)) ||
+		    (rc = cn_metric_with(h->m_lat, v, &h->mm[i].lat)))
+			return rc;
+	}
+	return 0;
+}
+
 int rpc_handler_new(struct rpc_handler **out, struct store *st, const struct netparams *np,
                     uint32_t shard, const struct rpc_limits *lim, const struct rpc_backend *be,
                     struct cn_metrics *metrics)
@@ -54,7 +74,9 @@ int rpc_handler_new(struct rpc_handler **out, struct store *st, const struct net
 		    (rc = cn_metrics_histogram(metrics, "rpc_request_duration_seconds",
 		                               "JSON-RPC call latency by method", lbl, 1, lat_buckets,
 		                               sizeof lat_buckets / sizeof lat_buckets[0],
-		                               &h->m_lat))) {
+		                               &h->m_lat)) ||
+		    (rc = method_metrics(h))) {
+			free(h->mm);
 			free(h);
 			return rc;
 		}
@@ -65,6 +87,8 @@ int rpc_handler_new(struct rpc_handler **out, struct store *st, const struct net
 
 void rpc_handler_free(struct rpc_handler *h)
 {
+	if (h)
+		free(h->mm);
 	free(h);
 }
 
@@ -131,21 +155,17 @@ void rpc_write_error(struct rpc_jw *w, json_t *id, int code, const char *msg)
 	rpc_jw_obj_end(w);
 }
 
-static void observe(struct rpc_handler *h, const char *label, int failed, uint64_t t0_ns)
+static void observe(struct rpc_handler *h, size_t which, int failed, uint64_t t0_ns)
 {
 	if (!h->metrics)
 		return;
-	struct cn_metric_child *c;
-	const char *v[1] = {label};
 	struct timespec ts;
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	uint64_t now = (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-	if (!cn_metric_with(h->m_req, v, &c))
-		cn_counter_inc(c);
-	if (failed && !cn_metric_with(h->m_err, v, &c))
-		cn_counter_inc(c);
-	if (!cn_metric_with(h->m_lat, v, &c))
-		cn_histogram_observe(c, (double)(now - t0_ns) / 1e9);
+	cn_counter_inc(h->mm[which].req);
+	if (failed)
+		cn_counter_inc(h->mm[which].err);
+	cn_histogram_observe(h->mm[which].lat, (double)(now - t0_ns) / 1e9);
 }
 
 /* One request object. Writes nothing for a notification. */
@@ -157,7 +177,7 @@ static int one(struct rpc_handler *h, json_t *req, struct rpc_jw *w, struct rpc_
 	uint64_t t0 = (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
 	if (!json_is_object(req)) {
 		rpc_write_error(w, NULL, RPC_E_INVALID_REQUEST, "invalid request");
-		observe(h, "invalid", 1, t0);
+		observe(h, MM_INVALID, 1, t0);
 		return 0;
 	}
 	json_t *id = json_object_get(req, "id");
@@ -167,14 +187,14 @@ static int one(struct rpc_handler *h, json_t *req, struct rpc_jw *w, struct rpc_
 	int notification = id == NULL;
 	if (id && !json_is_string(id) && !json_is_number(id) && !json_is_null(id)) {
 		rpc_write_error(w, NULL, RPC_E_INVALID_REQUEST, "invalid request");
-		observe(h, "invalid", 1, t0);
+		observe(h, MM_INVALID, 1, t0);
 		return 0;
 	}
 	if (!json_is_string(ver) || strcmp(json_string_value(ver), "2.0") ||
 	    !json_is_string(method) || (params && !json_is_array(params) && !json_is_null(params))) {
 		if (!notification)
 			rpc_write_error(w, id, RPC_E_INVALID_REQUEST, "invalid request");
-		observe(h, "invalid", 1, t0);
+		observe(h, MM_INVALID, 1, t0);
 		return 0;
 	}
 	const char *name = json_string_value(method);
@@ -186,13 +206,13 @@ static int one(struct rpc_handler *h, json_t *req, struct rpc_jw *w, struct rpc_
 			         name);
 			rpc_write_error(w, id, RPC_E_METHOD, msg);
 		}
-		observe(h, "unknown", 1, t0);
+		observe(h, MM_UNKNOWN, 1, t0);
 		return 0;
 	}
 	if (timed_out) {
 		if (!notification)
 			rpc_write_error(w, id, -32002, "request timed out");
-		observe(h, m->name, 1, t0);
+		observe(h, rpc_method_index(m), 1, t0);
 		return 0;
 	}
 
@@ -215,7 +235,7 @@ static int one(struct rpc_handler *h, json_t *req, struct rpc_jw *w, struct rpc_
 			snprintf(c.msg, sizeof c.msg, "internal error: %s", cn_strerror(res->err));
 		}
 	}
-	observe(h, m->name, c.code != 0, t0);
+	observe(h, rpc_method_index(m), c.code != 0, t0);
 	if (notification)
 		return 0;
 	if (c.code) {

@@ -232,6 +232,31 @@ static int hash_at(struct rpc_call *c, uint64_t number, uint8_t hash[32])
 	return rc == -CN_ENOTFOUND ? 1 : rc;
 }
 
+static size_t rlp_list_header_len(size_t payload)
+{
+	size_t n = 1;
+	if (payload >= 56)
+		for (size_t v = payload; v; v >>= 8)
+			n++;
+	return n;
+}
+
+/* The length of the block's encoding (Go's Block.Size()), from the stored
+ * pieces without re-encoding: the body is ["HmnyTgd", "v2", [txs, stxs,
+ * uncles, incoming]] and the block the same with the header first in the
+ * inner list. 0 if the body is not of that shape. */
+static size_t block_size(const uint8_t *hv, size_t hl, const uint8_t *bv, size_t bl)
+{
+	struct rlp_item outer, marker, ver, inner;
+	struct rlp_cursor cur;
+	if (rlp_decode_one(bv, bl, &outer) || rlp_enter(&outer, &cur) || rlp_next(&cur, &marker) ||
+	    rlp_next(&cur, &ver) || rlp_next(&cur, &inner) || !inner.is_list)
+		return 0;
+	size_t in = hl + inner.len;
+	size_t payload = marker.raw_len + ver.raw_len + rlp_list_header_len(in) + in;
+	return rlp_list_header_len(payload) + payload;
+}
+
 /* The full block; 1 when unknown. */
 static int block_by_hash(struct rpc_call *c, const uint8_t hash[32], struct block *b,
                          size_t *size)
@@ -249,12 +274,8 @@ static int block_by_hash(struct rpc_call *c, const uint8_t hash[32], struct bloc
 		block_free(b);
 		return rc;
 	}
-	/* Reported size: the stored header and body encodings together. Go's
-	 * Block.Size() counts the one block encoding, a few framing bytes
-	 * fewer; re-encoding the block per request to count them is not worth
-	 * it for a field clients only display. */
 	if (size)
-		*size = hl + bl;
+		*size = block_size(hv, hl, bv, bl);
 	return 0;
 }
 
@@ -1192,6 +1213,11 @@ const struct rpc_method *rpc_method_find(const char *name, size_t len)
 			lo = mid + 1;
 	}
 	return NULL;
+}
+
+size_t rpc_method_index(const struct rpc_method *m)
+{
+	return (size_t)(m - methods);
 }
 
 size_t rpc_method_count(void)

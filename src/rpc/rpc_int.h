@@ -17,6 +17,12 @@ struct rpc_handler {
 	struct rpc_backend be;
 	struct cn_metrics *metrics;
 	struct cn_metric *m_req, *m_err, *m_lat;
+	/* Children per method, created up front so that a call updates atomics
+	 * without the registry's mutex: index i is method i, then "unknown",
+	 * then "invalid". */
+	struct rpc_method_metrics {
+		struct cn_metric_child *req, *err, *lat;
+	} *mm;
 };
 
 /* How a namespace renders: eth (hex, 0x addresses, Ethereum tx hashes),
@@ -44,6 +50,8 @@ struct rpc_method {
 
 const struct rpc_method *rpc_method_find(const char *name, size_t len);
 size_t rpc_method_count(void);
+/* The index of a method found by rpc_method_find. */
+size_t rpc_method_index(const struct rpc_method *m);
 const char *rpc_method_name(size_t i);
 void rpc_write_error(struct rpc_jw *w, json_t *id, int code, const char *msg);
 uint64_t rpc_now_ms(void);

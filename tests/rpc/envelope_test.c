@@ -1,6 +1,7 @@
 /* JSON-RPC 2.0 envelope conformance: batches, notifications, malformed
  * input, unknown methods, wrong params, limits; and the JSON writer. */
 #include "helpers.h"
+#include "rpc/rpc_int.h"
 
 static struct tnode N;
 
@@ -194,4 +195,21 @@ Test(rpc_envelope, deep_nesting_refused_before_parsing)
 	r = tcall(N.h, "eth_blockNumber", "[]");
 	cr_assert_str_eq(json_string_value(tresult(r)), "0x1");
 	json_decref(r);
+}
+
+/* The dispatch table is binary-searched: every entry must be found. */
+Test(rpc_envelope, every_method_is_reachable)
+{
+	size_t n = rpc_method_count();
+	cr_assert_gt(n, 40);
+	for (size_t i = 0; i < n; i++) {
+		const char *name = rpc_method_name(i);
+		const struct rpc_method *m = rpc_method_find(name, strlen(name));
+		cr_assert_not_null(m, "%s not found", name);
+		cr_assert_eq(rpc_method_index(m), i);
+		/* and answers something well-formed with no params */
+		json_t *r = tcall(N.h, name, "[]");
+		cr_assert(json_object_get(r, "result") || json_object_get(r, "error"), "%s", name);
+		json_decref(r);
+	}
 }

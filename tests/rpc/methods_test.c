@@ -123,6 +123,13 @@ Test(rpc_methods, blocks_by_number_and_hash)
 	json_t *blk = tresult(r);
 	cr_assert_str_eq(json_string_value(json_object_get(blk, "hash")), hs);
 	cr_assert_str_eq(json_string_value(json_object_get(blk, "number")), "0x2");
+	uint8_t *enc;
+	size_t enc_len;
+	char size_hex[24];
+	cr_assert_eq(block_encode(&b, &enc, &enc_len), 0);
+	free(enc);
+	snprintf(size_hex, sizeof size_hex, "0x%zx", enc_len);
+	cr_assert_str_eq(json_string_value(json_object_get(blk, "size")), size_hex);
 	json_t *txs = json_object_get(blk, "transactions");
 	cr_assert_eq(json_array_size(txs), b.ntxs);
 	uint8_t eh[32];
