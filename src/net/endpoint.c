@@ -1212,7 +1212,6 @@ static int on_initiation(struct net_endpoint *ep, uint64_t now, const struct net
 	net_mac(msg + R_MAC1, 16, s->mac1_key, 32, msg, R_MAC1);
 	net_kdf2(c, NULL, 0, t1, t2);
 
-	keypair_clear(&s->next);
 	struct keypair *kp = &s->next;
 	kp->valid = 1;
 	kp->local_idx = idx;
@@ -1285,6 +1284,8 @@ static void next_locator(struct net_endpoint *ep, struct session *s)
 			if (net_addr_equal(&s->loc.addrs[i], &s->addr))
 				at = i;
 	s->loc_idx = (at + 1) % n;
+	if (s->have_addr && net_addr_equal(&s->addr, &s->loc.addrs[s->loc_idx]))
+		return; /* a single-address record: nowhere else to go */
 	s->addr = s->loc.addrs[s->loc_idx];
 	s->have_addr = 1;
 	count(ep, NET_STAT_PATH_SWITCH);
