@@ -822,3 +822,37 @@ Test(net_session, debug_log_names_peer_tag)
 	cr_assert(strstr(buf, "net session established") && strstr(buf, want), "%s", buf);
 	tn_free(&net);
 }
+
+Test(net_session, equivocating_locator_from_peer_refused)
+{
+	struct tn_net net;
+	tn_init(&net, 3, 24, NULL);
+	pair_up(&net, A, B);
+	struct net_locator rec;
+	tn_locator(&net, B, 2, &rec);
+	struct net_input in = {.kind = NET_IN_ANNOUNCE, .locator = &rec};
+	cr_assert_eq(tn_step(&net, B, &in), 0);
+	tn_run(&net, net.now + 100);
+	cr_assert_eq(net.n[A].peer_locators, 1);
+	/* A second machine running B's key (a clone, or a thief) announces a
+	 * different record under the same sequence number. */
+	net_endpoint_free(net.n[C].ep);
+	net.n[C].id = net.n[B].id;
+	cr_assert_eq(net_endpoint_new(&net.n[C].ep, &net.n[C].id, NULL), 0);
+	tn_introduce(&net, C, A);
+	struct net_locator clone;
+	tn_locator(&net, C, 2, &clone); /* C's address, B's key, seq 2 */
+	in.locator = &clone;
+	cr_assert_eq(tn_step(&net, C, &in), 0);
+	cr_assert_eq(tn_send(&net, C, A, "i am b", 6), 0);
+	tn_run(&net, net.now + 100);
+	cr_assert_eq(net.n[A].delivered, 1, "the clone holds the key, so it can talk");
+	cr_assert_eq(net_endpoint_stat(net.n[A].ep, NET_STAT_DROP_LOCATOR), 1);
+	cr_assert_eq(net.n[A].peer_locators, 1);
+	struct net_session_info info;
+	cr_assert_eq(net_endpoint_session(net.n[A].ep, net.n[B].id.node_id, &info), 0);
+	cr_assert(net_addr_equal(&info.locator.addrs[0], &net.n[B].addrs[0]), "first record kept");
+	/* The same conflict through the local API. */
+	cr_assert_eq(net_endpoint_add_peer(net.n[A].ep, &clone), -CN_EEXIST);
+	tn_free(&net);
+}
