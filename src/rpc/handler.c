@@ -170,7 +170,7 @@ static void observe(struct rpc_handler *h, size_t which, int failed, uint64_t t0
 
 /* One request object. Writes nothing for a notification. */
 static int one(struct rpc_handler *h, json_t *req, struct rpc_jw *w, struct rpc_jw *res,
-               int timed_out)
+               int timed_out, struct rpc_session *sess)
 {
 	struct timespec ts;
 	clock_gettime(CLOCK_MONOTONIC, &ts);
@@ -217,7 +217,7 @@ static int one(struct rpc_handler *h, json_t *req, struct rpc_jw *w, struct rpc_
 	}
 
 	struct rpc_call c = {.h = h, .params = json_is_array(params) ? params : NULL, .w = res,
-	                     .ns = m->ns};
+	                     .ns = m->ns, .sess = sess};
 	rpc_jw_reset(res);
 	int rc = store_begin(h->st, 0, &c.t);
 	if (rc) {
@@ -254,6 +254,12 @@ static int one(struct rpc_handler *h, json_t *req, struct rpc_jw *w, struct rpc_
 
 int rpc_handle(struct rpc_handler *h, const char *body, size_t len, struct rpc_jw *w)
 {
+	return rpc_handle_session(h, body, len, w, NULL);
+}
+
+int rpc_handle_session(struct rpc_handler *h, const char *body, size_t len, struct rpc_jw *w,
+                       struct rpc_session *sess)
+{
 	rpc_jw_reset(w);
 	if (len > h->lim.max_body) {
 		rpc_write_error(w, NULL, RPC_E_INVALID_REQUEST, "request body too large");
@@ -288,7 +294,7 @@ int rpc_handle(struct rpc_handler *h, const char *body, size_t len, struct rpc_j
 			rpc_jw_arr(w);
 			size_t before = w->len;
 			for (size_t i = 0; i < n; i++)
-				one(h, json_array_get(root, i), w, &res, rpc_now_ms() > deadline);
+				one(h, json_array_get(root, i), w, &res, rpc_now_ms() > deadline, sess);
 			/* A batch of notifications only is answered with nothing. */
 			if (w->len == before)
 				rpc_jw_reset(w);
@@ -296,7 +302,7 @@ int rpc_handle(struct rpc_handler *h, const char *body, size_t len, struct rpc_j
 				rpc_jw_arr_end(w);
 		}
 	} else {
-		one(h, root, w, &res, 0);
+		one(h, root, w, &res, 0, sess);
 	}
 	rpc_jw_free(&res);
 	json_decref(root);

@@ -7,6 +7,8 @@
 #include <string.h>
 #include <time.h>
 
+#include <sodium.h>
+
 #include "base/bytes.h"
 #include "base/err.h"
 #include "codec/bech32.h"
@@ -1142,6 +1144,99 @@ static int m_node_metadata(struct rpc_call *c)
 	return 0;
 }
 
+/* ---- subscriptions (WebSocket only) -------------------------------------- */
+
+static int m_subscribe(struct rpc_call *c)
+{
+	int rc = arity(c, 1, 2);
+	if (rc)
+		return rc;
+	if (!c->sess)
+		return fail(c, -32001, "notifications not supported");
+	json_t *p = param(c, 0);
+	if (!p || !json_is_string(p))
+		return fail(c, RPC_E_PARAMS, "invalid argument 0: subscription name must be a string");
+	if (strcmp(json_string_value(p), "newHeads"))
+		return fail(c, RPC_E_SERVER, "no \"%.40s\" subscription in eth namespace",
+		            json_string_value(p));
+	if (c->sess->nsubs == RPC_MAX_SUBS)
+		return fail(c, RPC_E_LIMIT, "too many subscriptions on this connection (limit %d)",
+		            RPC_MAX_SUBS);
+	uint64_t top;
+	if ((rc = head(c, &top, NULL, NULL)) == -CN_ENOTFOUND)
+		top = 0;
+	else if (rc)
+		return rc;
+	uint8_t raw[16];
+	randombytes_buf(raw, sizeof raw);
+	char *id = c->sess->subs[c->sess->nsubs].id;
+	id[0] = '0';
+	id[1] = 'x';
+	hex_encode(raw, sizeof raw, id + 2);
+	c->sess->subs[c->sess->nsubs].last = top;
+	c->sess->nsubs++;
+	rpc_jw_str(c->w, id);
+	return 0;
+}
+
+static int m_unsubscribe(struct rpc_call *c)
+{
+	int rc = arity(c, 1, 1);
+	if (rc)
+		return rc;
+	if (!c->sess)
+		return fail(c, -32001, "notifications not supported");
+	json_t *p = param(c, 0);
+	if (!p || !json_is_string(p))
+		return fail(c, RPC_E_PARAMS, "invalid argument 0: subscription id must be a string");
+	for (size_t i = 0; i < c->sess->nsubs; i++) {
+		if (!strcmp(c->sess->subs[i].id, json_string_value(p))) {
+			c->sess->subs[i] = c->sess->subs[--c->sess->nsubs];
+			rpc_jw_bool(c->w, 1);
+			return 0;
+		}
+	}
+	rpc_jw_bool(c->w, 0);
+	return 0;
+}
+
+int rpc_write_head(struct rpc_handler *h, uint64_t number, struct rpc_jw *w)
+{
+	struct rpc_call c = {.h = h, .w = w, .ns = RPC_NS_ETH};
+	uint8_t hash[32];
+	struct header hd;
+	int rc = store_begin(h->st, 0, &c.t);
+	if (rc)
+		return rc;
+	if ((rc = hash_at(&c, number, hash)) || (rc = read_header(&c, hash, &hd))) {
+		store_abort(c.t);
+		return rc < 0 ? rc : -CN_ENOTFOUND;
+	}
+	store_abort(c.t);
+	static const uint8_t zero8[8];
+	rpc_jw_obj(w);
+	kq(&c, "number", hd.number);
+	kdata(&c, "hash", hash, 32);
+	kdata(&c, "parentHash", hd.parent_hash, 32);
+	kdata(&c, "nonce", zero8, 8);
+	kdata(&c, "mixHash", hd.mix_digest, 32);
+	kdata(&c, "sha3Uncles", empty_uncles, 32);
+	kdata(&c, "logsBloom", hd.bloom, CORE_BLOOM_LEN);
+	kdata(&c, "transactionsRoot", hd.tx_hash, 32);
+	kdata(&c, "stateRoot", hd.root, 32);
+	kdata(&c, "receiptsRoot", hd.receipt_hash, 32);
+	rpc_jw_key(w, "miner");
+	addr(&c, hd.coinbase);
+	kq(&c, "difficulty", 0);
+	kdata(&c, "extraData", hd.extra.p, hd.extra.len);
+	kq(&c, "gasLimit", hd.gas_limit);
+	kq(&c, "gasUsed", hd.gas_used);
+	kq(&c, "timestamp", hd.time);
+	rpc_jw_obj_end(w);
+	header_free(&hd);
+	return w->err;
+}
+
 /* ==== dispatch =========================================================== */
 
 /* Sorted by name for bsearch. */
@@ -1162,7 +1257,9 @@ static const struct rpc_method methods[] = {
 	{"eth_getTransactionReceipt", m_receipt, RPC_NS_ETH},
 	{"eth_protocolVersion", m_protocol_version, RPC_NS_ETH},
 	{"eth_sendRawTransaction", m_send_raw, RPC_NS_ETH},
+	{"eth_subscribe", m_subscribe, RPC_NS_ETH},
 	{"eth_syncing", m_syncing, RPC_NS_ETH},
+	{"eth_unsubscribe", m_unsubscribe, RPC_NS_ETH},
 	{"hmy_blockNumber", m_block_number, RPC_NS_HMY},
 	{"hmy_chainId", m_chain_id, RPC_NS_HMY},
 	{"hmy_gasPrice", m_gas_price, RPC_NS_HMY},

@@ -17,8 +17,10 @@
  *  - struct rpc_server puts a handler behind libmicrohttpd: body size limit
  *    (413), per-client-IP token buckets (429 plus a JSON-RPC error), a cap on
  *    requests in flight (503), CORS, GET /health for load balancers (200
- *    while within health_max_lag blocks of the best peer, else 503) and GET
- *    /metrics (Prometheus: per-method requests, errors, latency).
+ *    while within health_max_lag blocks of the best peer, else 503), GET
+ *    /metrics (Prometheus: per-method requests, errors, latency) and
+ *    WebSocket upgrades on the same port (JSON-RPC plus eth_subscribe
+ *    newHeads, RFC 6455 framing of our own).
  *
  * What the node knows and the database does not — the best peer height, the
  * peer count, the transaction pool — comes through struct rpc_backend, whose
@@ -136,6 +138,7 @@ struct rpc_server_config {
 	double rate;            /* requests per second per client IP; 0: unlimited */
 	double burst;           /* bucket size; 0 picks max(rate, 1) */
 	uint64_t health_max_lag;/* blocks; 0 picks 5 */
+	unsigned max_ws_conns;  /* WebSocket connections (a thread each); 0 picks 64 */
 	struct rpc_limits limits;
 };
 
@@ -149,8 +152,9 @@ uint16_t rpc_server_port(const struct rpc_server *s);
 struct cn_metrics *rpc_server_metrics(struct rpc_server *s);
 void rpc_server_stop(struct rpc_server *s);
 
-/* The default HTTP port of a network's shard: 9500, and on localnet
- * 9500 + 10 * shard... (Harmony's localnet runs one node per port). */
+/* The default HTTP port of a network's shard: 9500 (Harmony's base port
+ * 9000 + 500), and on localnet 9500 + 10 * shard so that one machine can
+ * serve every shard. */
 uint16_t rpc_default_port(const char *network, uint32_t shard);
 
 #endif

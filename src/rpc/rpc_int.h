@@ -29,6 +29,23 @@ struct rpc_handler {
  * hmy (hex, one1 addresses, Harmony hashes), hmyv2 (decimal numbers). */
 enum rpc_ns { RPC_NS_ETH, RPC_NS_HMY, RPC_NS_HMYV2, RPC_NS_OTHER };
 
+/* A WebSocket connection's subscriptions (eth_subscribe). Only touched by
+ * that connection's thread. */
+#define RPC_MAX_SUBS 16
+struct rpc_session {
+	size_t nsubs;
+	struct {
+		char id[35];          /* "0x" + 32 hex digits */
+		uint64_t last;        /* last head number sent */
+	} subs[RPC_MAX_SUBS];
+};
+
+/* rpc_handle for a connection that can hold subscriptions. */
+int rpc_handle_session(struct rpc_handler *h, const char *body, size_t len, struct rpc_jw *w,
+                       struct rpc_session *sess);
+/* Writes block number's header as an eth_subscription newHeads result. */
+int rpc_write_head(struct rpc_handler *h, uint64_t number, struct rpc_jw *w);
+
 /* One method call: its params, its read snapshot, where the result goes.
  * A method returns 0 with the result written to w, or sets code/msg (or
  * returns a negative code, reported as an internal error). */
@@ -38,6 +55,7 @@ struct rpc_call {
 	json_t *params;          /* an array, or NULL */
 	struct rpc_jw *w;
 	enum rpc_ns ns;
+	struct rpc_session *sess;   /* NULL over HTTP */
 	int code;
 	char msg[256];
 };

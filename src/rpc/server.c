@@ -12,7 +12,7 @@
 
 #include "base/err.h"
 #include "base/metrics.h"
-#include "rpc/rpc_int.h"
+#include "rpc/ws_int.h"
 
 /* ---- per-client token buckets ------------------------------------------
  *
@@ -42,6 +42,8 @@ struct rpc_server {
 	pthread_mutex_t rl_mu;
 	struct rl_slot *rl;
 	struct cn_metric_child *m_limited, *m_http;
+	struct rpc_ws ws;
+	int ws_ready;
 };
 
 static uint64_t fnv(const uint8_t *p, size_t n)
@@ -193,6 +195,14 @@ static enum MHD_Result access_cb(void *cls, struct MHD_Connection *c, const char
 	if (!r) {
 		if (!strcmp(method, MHD_HTTP_METHOD_OPTIONS))
 			return options(s, c);
+		if (!strcmp(method, MHD_HTTP_METHOD_GET) && rpc_ws_is_upgrade(c)) {
+			const union MHD_ConnectionInfo *ci =
+				MHD_get_connection_info(c, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+			if (!rl_take(s, ci ? ci->client_addr : NULL))
+				return reply_error(s, c, MHD_HTTP_TOO_MANY_REQUESTS, RPC_E_LIMIT,
+				                   "rate limit exceeded");
+			return rpc_ws_upgrade(&s->ws, c, s->cors);
+		}
 		if (!strcmp(method, MHD_HTTP_METHOD_GET))
 			return get(s, c, url);
 		if (strcmp(method, MHD_HTTP_METHOD_POST))
@@ -300,6 +310,9 @@ int rpc_server_start(struct rpc_server **out, struct store *st, const struct net
 	if ((rc = rpc_handler_new(&s->h, st, np, shard, &s->cfg.limits, be, s->metrics)))
 		goto fail;
 
+	rpc_ws_init(&s->ws, s->h, s->h->lim.max_body, s->cfg.max_ws_conns ? s->cfg.max_ws_conns : 64);
+	s->ws_ready = 1;
+
 	struct sockaddr_in sa;
 	memset(&sa, 0, sizeof sa);
 	sa.sin_family = AF_INET;
@@ -309,7 +322,7 @@ int rpc_server_start(struct rpc_server **out, struct store *st, const struct net
 		goto fail;
 	}
 	s->d = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL_LINUX_ONLY |
-	                                MHD_USE_ERROR_LOG,
+	                                MHD_USE_ERROR_LOG | MHD_ALLOW_UPGRADE,
 	                        0, NULL, NULL, access_cb, s,
 	                        MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&sa,
 	                        MHD_OPTION_THREAD_POOL_SIZE, (unsigned)s->cfg.threads,
@@ -326,6 +339,8 @@ int rpc_server_start(struct rpc_server **out, struct store *st, const struct net
 	*out = s;
 	return 0;
 fail:
+	if (s->ws_ready)
+		rpc_ws_stop(&s->ws);
 	rpc_handler_free(s->h);
 	if (s->metrics)
 		cn_metrics_free(s->metrics);
@@ -349,6 +364,8 @@ void rpc_server_stop(struct rpc_server *s)
 {
 	if (!s)
 		return;
+	/* WebSocket threads first: they hand their sockets back to MHD. */
+	rpc_ws_stop(&s->ws);
 	MHD_stop_daemon(s->d);
 	rpc_handler_free(s->h);
 	cn_metrics_free(s->metrics);

@@ -1,0 +1,31 @@
+/* ws_int.h — the WebSocket side of the server (private to src/rpc). */
+#ifndef CANON_RPC_WS_INT_H
+#define CANON_RPC_WS_INT_H
+
+#include <microhttpd.h>
+#include <pthread.h>
+#include <stdatomic.h>
+
+#include "rpc/rpc_int.h"
+
+struct rpc_ws {
+	struct rpc_handler *h;
+	size_t max_msg;          /* largest message (the body limit) */
+	unsigned max_conns;
+	atomic_int stopping;
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	unsigned nconns;         /* upgraded connections alive (threads running) */
+};
+
+void rpc_ws_init(struct rpc_ws *ws, struct rpc_handler *h, size_t max_msg, unsigned max_conns);
+/* Asks every connection thread to close (status 1001) and waits for them. */
+void rpc_ws_stop(struct rpc_ws *ws);
+/* Nonzero if the request asks for a WebSocket upgrade. */
+int rpc_ws_is_upgrade(struct MHD_Connection *conn);
+/* Answers the handshake: 101 and a connection thread, or 400/426/503. */
+enum MHD_Result rpc_ws_upgrade(struct rpc_ws *ws, struct MHD_Connection *conn, const char *cors);
+/* Sec-WebSocket-Accept for a key (RFC 6455 §4.2.2). */
+void rpc_ws_accept_key(const char *key, char out[29]);
+
+#endif
