@@ -13,7 +13,11 @@
 /* Votes the leader collects for one (type, height, view, hash). Votes are
  * kept unverified until together they would make a quorum; then one
  * FastAggregateVerify checks them all and only a failure costs one check per
- * vote. */
+ * vote. With BLS, the signatures are not even subgroup-checked one by one on
+ * that path: only their sum is (see fbft_bls.c). Nothing but the verified
+ * aggregate (vsig) is kept, used in evidence or forwarded; a pending
+ * signature becomes one of those only through a full per-vote check. Votes
+ * that arrive after the pool is done are dropped before any decoding. */
 struct pool {
 	int active, done;
 	uint8_t type;
@@ -472,10 +476,13 @@ static int pool_add(struct fbft *sm, struct fbft_out *out, struct pool *pl, cons
 			memcpy(sm->sigbuf + sm->sl * n++, pl->vsig, sm->sl);
 		for (size_t i = 0; i < pl->npend; i++)
 			memcpy(sm->sigbuf + sm->sl * n++, pl->pend_sig + i * sm->sl, sm->sl);
+		/* A vote whose bytes do not decode, or whose signature is not in the
+		 * group, makes the aggregate fail like a bad signature does: it is
+		 * not an error of the leader, and checking the votes one by one
+		 * drops it while keeping the honest ones. */
 		uint8_t agg[FBFT_SIG_MAX];
-		if ((rc = sm->c.aggregate(sm->c.ctx, sm->sigbuf, n, agg)))
-			return rc;
-		if (fav(sm, all, pl->payload, pl->plen, agg) == 0) {
+		if (sm->c.aggregate(sm->c.ctx, sm->sigbuf, n, agg) == 0 &&
+		    fav(sm, all, pl->payload, pl->plen, agg) == 0) {
 			uint8_t newbits[FBFT_BITMAP_MAX];
 			memcpy(newbits, pl->pbits, sm->nb);
 			memcpy(pl->vbits, all, sm->nb);

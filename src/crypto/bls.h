@@ -13,7 +13,8 @@
  * flag bits in the top of the first byte: 0x80 compressed, 0x40 infinity,
  * 0x20 sign of y (the lexicographically larger root). Decoding rejects wrong
  * lengths, bad or non-canonical flags, x >= p, points off the curve and points
- * outside the prime-order subgroup.
+ * outside the prime-order subgroup (bls_sig_from_bytes_unchecked and
+ * bls_aggregate_sigs_from_bytes defer the last check, see there).
  *
  * The structs below have a fixed size so they can live in arrays and other
  * structs, but their contents are private (affine Montgomery coordinates);
@@ -84,6 +85,22 @@ int bls_pk_equal(const struct bls_public_key *a, const struct bls_public_key *b)
 int bls_sig_from_bytes(const uint8_t in[BLS_SIG_LEN], struct bls_signature *sig);
 int bls_sig_from_bytes_uncompressed(const uint8_t in[BLS_SIG_UNCOMPRESSED_LEN],
                                     struct bls_signature *sig);
+
+/* Decoding without the subgroup check, for signatures that will only be
+ * summed: it rejects exactly what bls_sig_from_bytes rejects (length, flags,
+ * x >= p, x with no point on E2) except points of E2 outside G2. Such a value
+ * must not be verified, stored or forwarded on its own until
+ * bls_sig_check_subgroup (0 if sig is in G2, -CN_EINVAL if not) accepts it.
+ * Why skipping the check is sound for aggregation: FastAggregateVerify only
+ * pairs the aggregate, and the IETF draft's Aggregate does not check its
+ * inputs; CoreVerify checks the aggregate, which is the value whose
+ * membership in G2 the pairing argument needs. Terms outside G2 whose
+ * non-G2 parts cancel change nothing: the G2 parts then sum to the same
+ * aggregate, which verifies only if every key signed (proofs of possession,
+ * see above). Public keys are a different matter: each must pass KeyValidate
+ * on its own, which bls_pk_from_bytes does. */
+int bls_sig_from_bytes_unchecked(const uint8_t in[BLS_SIG_LEN], struct bls_signature *sig);
+int bls_sig_check_subgroup(const struct bls_signature *sig);
 void bls_sig_to_bytes(const struct bls_signature *sig, uint8_t out[BLS_SIG_LEN]);
 void bls_sig_to_bytes_uncompressed(const struct bls_signature *sig,
                                    uint8_t out[BLS_SIG_UNCOMPRESSED_LEN]);
@@ -106,6 +123,14 @@ int bls_verify(const struct bls_public_key *pk, const uint8_t *msg, size_t len,
 /* Sums of points. n == 0 gives -CN_EINVAL. */
 int bls_aggregate_sigs(const struct bls_signature *sigs, size_t n, struct bls_signature *out);
 int bls_aggregate_pks(const struct bls_public_key *pks, size_t n, struct bls_public_key *out);
+/* Decodes n compressed signatures stored back to back (in, n * BLS_SIG_LEN
+ * bytes) without subgroup checks, sums them and subgroup-checks only the sum:
+ * -CN_EINVAL if any encoding is bad or off the curve, or if the sum is not in
+ * G2 (then some term is not in G2 either, and the caller must find it by
+ * checking the terms one by one with bls_sig_from_bytes). n == 0 →
+ * -CN_EINVAL. About n times cheaper in subgroup checks than decoding each
+ * with bls_sig_from_bytes and calling bls_aggregate_sigs. */
+int bls_aggregate_sigs_from_bytes(const uint8_t *in, size_t n, struct bls_signature *out);
 
 /* All n keys signed the same msg and sig is their aggregate. Requires proofs
  * of possession for the keys. n == 0 → -CN_EVERIFY. */

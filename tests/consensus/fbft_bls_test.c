@@ -100,3 +100,138 @@ Test(fbft_bls, simulator_with_real_signatures, .timeout = 240)
 	}
 	tu_report("simulator runs with BLS12-381, committee 4", runs);
 }
+
+/* A vote message from key k with signature sig (96 bytes). */
+static size_t vote_bytes(uint32_t nkeys, uint8_t type, uint32_t k, const uint8_t hash[32], const uint8_t *sig,
+                         uint8_t *buf, size_t cap)
+{
+	struct fbft_msg m;
+	memset(&m, 0, sizeof m);
+	m.type = type;
+	m.sig_len = BLS_SIG_LEN;
+	m.bitmap_len = (uint16_t)((nkeys + 7) / 8);
+	m.height = 1;
+	memcpy(m.hash, hash, 32);
+	m.bitmap[k >> 3] |= (uint8_t)(1u << (k & 7));
+	memcpy(m.sig, sig, BLS_SIG_LEN);
+	size_t len;
+	cr_assert_eq(fbft_msg_encode(&m, buf, cap, &len), 0);
+	return len;
+}
+
+static void honest_sig(const struct ring *r, uint8_t type, uint32_t k, const uint8_t hash[32], uint8_t sig[BLS_SIG_LEN])
+{
+	uint8_t pl[49];
+	size_t n = type == FBFT_PREPARE ? fbft_prepare_payload(1, 0, hash, pl) : fbft_commit_payload(1, 0, hash, pl);
+	struct bls_signature s;
+	bls_sign(&r->sk[k], pl, n, &s);
+	bls_sig_to_bytes(&s, sig);
+}
+
+static const struct fbft_action *find_act(const struct fbft_out *o, int kind)
+{
+	for (size_t i = 0; i < o->n; i++)
+		if (o->act[i].kind == kind)
+			return &o->act[i];
+	return NULL;
+}
+
+/* Feeds one vote to the leader; returns the certificate it broadcasts, if any. */
+static int feed(struct fbft *ls, struct fbft_out *lo, const uint8_t *buf, size_t len, struct fbft_msg *cert)
+{
+	struct fbft_input in = {.kind = FBFT_IN_MSG, .data = buf, .len = len};
+	cr_assert_eq(fbft_step(ls, 200, &in, lo), 0, "a bad vote is dropped, not an error");
+	const struct fbft_action *a = find_act(lo, FBFT_ACT_BROADCAST);
+	if (!a)
+		return 0;
+	cr_assert_eq(fbft_msg_decode(a->data, a->len, cert), 0);
+	return 1;
+}
+
+/* The leader aggregates votes without checking each signature's subgroup:
+ * a vote whose signature is on E2 but outside G2 (or not on the curve at
+ * all) must be dropped by the per-vote fallback, must not be an error, and
+ * must not keep the honest votes from making a quorum. */
+Test(fbft_bls, leader_drops_votes_outside_g2)
+{
+	enum { N = 7 }; /* quorum 5; leader of (1, 0) is key 1 */
+	struct ring r;
+	ring_init(&r, N, 0x44);
+	struct fbft_bls *lb;
+	cr_assert_eq(fbft_bls_new((const uint8_t(*)[BLS_PK_LEN])r.pk, N, &lb), 0);
+	cr_assert_eq(fbft_bls_add_secret(lb, 1, &r.sk[1]), 0);
+	uint32_t own = 1;
+	struct fbft_config cfg = {.nkeys = N, .own_keys = &own, .n_own = 1, .blocks_per_leader = 1,
+	                          .block_period_ms = 100, .phase_timeout_ms = 60000, .viewchange_timeout_ms = 60000};
+	uint8_t genesis[32] = {0}, block[64], hash[32];
+	memset(block, 0x17, sizeof block);
+	struct fbft *ls;
+	cr_assert_eq(fbft_new(&cfg, fbft_bls_crypto(lb), NULL, genesis, &ls), 0);
+	cr_assert_eq(fbft_leader(ls, 1, 0), 1);
+	struct fbft_out lo;
+	fbft_out_init(&lo);
+	struct fbft_input in = {.kind = FBFT_IN_START};
+	cr_assert_eq(fbft_step(ls, 1, &in, &lo), 0);
+	in.kind = FBFT_IN_TIMER;
+	cr_assert_eq(fbft_step(ls, 101, &in, &lo), 0);
+	cr_assert(find_act(&lo, FBFT_ACT_PROPOSE));
+	in = (struct fbft_input){.kind = FBFT_IN_PROPOSAL, .height = 1, .view = 0, .data = block, .len = sizeof block};
+	cr_assert_eq(fbft_step(ls, 102, &in, &lo), 0);
+	const struct fbft_action *a = find_act(&lo, FBFT_ACT_BROADCAST);
+	cr_assert(a);
+	struct fbft_msg m;
+	cr_assert_eq(fbft_msg_decode(a->data, a->len, &m), 0);
+	memcpy(hash, m.hash, 32);
+
+	/* a signature on E2 outside G2, found through the public API */
+	uint8_t bad[BLS_SIG_LEN] = {0}, offcurve[BLS_SIG_LEN] = {0};
+	int have_bad = 0, have_off = 0;
+	for (unsigned x = 1; x < 400 && !(have_bad && have_off); x++) {
+		uint8_t b[BLS_SIG_LEN] = {0x80};
+		b[BLS_SIG_LEN - 1] = (uint8_t)x;
+		b[BLS_SIG_LEN - 2] = (uint8_t)(x >> 8);
+		struct bls_signature s;
+		if (bls_sig_from_bytes_unchecked(b, &s) == 0) {
+			if (!have_bad && bls_sig_check_subgroup(&s) != 0)
+				memcpy(bad, b, sizeof b), have_bad = 1;
+		} else if (!have_off) {
+			memcpy(offcurve, b, sizeof b), have_off = 1;
+		}
+	}
+	cr_assert(have_bad && have_off);
+
+	uint8_t buf[1024], sig[BLS_SIG_LEN];
+	struct fbft_msg cert;
+	for (int phase = 0; phase < 2; phase++) {
+		uint8_t type = phase ? FBFT_COMMIT : FBFT_PREPARE;
+		/* key 0 claims a vote with a non-G2 (prepare) or off-curve (commit)
+		 * signature; with 3, 4, 5 the claims reach a quorum, the aggregate
+		 * is refused and the per-vote check drops key 0's claim */
+		size_t len = vote_bytes(N, type, 0, hash, phase ? offcurve : bad, buf, sizeof buf);
+		cr_assert_eq(feed(ls, &lo, buf, len, &cert), 0);
+		for (uint32_t k = 3; k <= 5; k++) {
+			honest_sig(&r, type, k, hash, sig);
+			len = vote_bytes(N, type, k, hash, sig, buf, sizeof buf);
+			cr_assert_eq(feed(ls, &lo, buf, len, &cert), 0, "no quorum with the bad vote");
+		}
+		/* prepare: key 0's honest vote still counts; commit: key 6 */
+		uint32_t last = phase ? 6 : 0;
+		honest_sig(&r, type, last, hash, sig);
+		len = vote_bytes(N, type, last, hash, sig, buf, sizeof buf);
+		cr_assert_eq(feed(ls, &lo, buf, len, &cert), 1, "honest votes finalize the phase");
+		cr_assert_eq(cert.type, phase ? FBFT_COMMITTED : FBFT_PREPARED);
+		cr_assert_eq(cert.bitmap[0], phase ? 0x7a : 0x3b, "signers %02x", cert.bitmap[0]);
+		struct fbft_cert c = {.height = 1, .view = 0};
+		memcpy(c.hash, hash, 32);
+		memcpy(c.bitmap, cert.bitmap, sizeof c.bitmap);
+		memcpy(c.sig, cert.sig, BLS_SIG_LEN);
+		cr_assert_eq(fbft_cert_verify(ls, type, &c), 0);
+		struct bls_signature s;
+		cr_assert_eq(bls_sig_from_bytes(cert.sig, &s), 0, "the certificate's aggregate is in G2");
+	}
+	cr_assert(find_act(&lo, FBFT_ACT_DELIVER), "the block is final");
+	cr_assert_eq(fbft_evidence_count(ls), 0);
+	fbft_out_clear(&lo);
+	fbft_free(ls);
+	fbft_bls_free(lb);
+}

@@ -134,6 +134,10 @@ void g2_clear_cofactor(g2p *r, const g2p *a);
 int g1_decode(g1a *r, const uint8_t *in, size_t len);   /* 48 or 96 bytes */
 void g1_encode(uint8_t *out, const g1a *a, int compressed);
 int g2_decode(g2a *r, const uint8_t *in, size_t len);   /* 96 or 192 bytes */
+/* g2_decode without the subgroup check: flags, x < p, on E2 (a compressed x
+ * with no y on the curve fails). For points only ever used in a sum that is
+ * itself subgroup-checked. */
+int g2_decode_on_curve(g2a *r, const uint8_t *in, size_t len);
 void g2_encode(uint8_t *out, const g2a *a, int compressed);
 
 /* ---- pairing ---- */

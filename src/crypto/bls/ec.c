@@ -387,6 +387,13 @@ static void fp2_to_be(uint8_t out[96], const fp2 *a)
 
 int g2_decode(g2a *r, const uint8_t *in, size_t len)
 {
+	if (g2_decode_on_curve(r, in, len) || !g2_in_subgroup(r))
+		return -1;
+	return 0;
+}
+
+int g2_decode_on_curve(g2a *r, const uint8_t *in, size_t len)
+{
 	uint8_t buf[96];
 	int compressed;
 	if (len == 96)
@@ -424,8 +431,6 @@ int g2_decode(g2a *r, const uint8_t *in, size_t len)
 		if (!g2a_on_curve(r))
 			return -1;
 	}
-	if (!g2_in_subgroup(r))
-		return -1;
 	return 0;
 }
 
