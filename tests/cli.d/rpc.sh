@@ -46,13 +46,24 @@ else
 	else
 		check "ethers installed (npm ci in tests/clients)" 0 false
 	fi
+	# Another process (canon chain gen) writes a block while ethers listens
+	# on the WebSocket: the notification must cross processes.
+	if [ -d tests/clients/node_modules/ethers ]; then
+		(cd tests/clients && exec node rpc_ethers_ws.mjs "ws://127.0.0.1:$rpc_port" 3) >"$rpc_dir/ws.out" 2>&1 &
+		ws_pid=$!
+		for _ in $(seq 100); do grep -q subscribed "$rpc_dir/ws.out" && break; sleep 0.1; done
+		"$canon" chain gen --datadir "$rpc_dir/d" --blocks 1 --txs 2 >/dev/null
+		wait "$ws_pid"
+		check "rpc newHeads over WebSocket to ethers v6" 0 grep -q "rpc_ethers_ws: ok" "$rpc_dir/ws.out"
+	fi
 	check "rpc metrics" 0 bash -c "$(declare -f rpc_http); rpc_http $rpc_port /metrics | grep -q 'rpc_requests_total{method=\"eth_getTransactionReceipt\"}'"
 	kill "$rpc_pid" && wait "$rpc_pid"
 	check "rpc exits cleanly on SIGTERM" 0 test $? = 0
 fi
 
 # Behind a peer 10 blocks ahead: unhealthy.
-rpc_start "$rpc_dir/b.log" --peer-height 13 --health.maxlag 5
+head=$("$canon" chain info --datadir "$rpc_dir/d" | awk '$1=="head"{print $2}')
+rpc_start "$rpc_dir/b.log" --peer-height $((head + 10)) --health.maxlag 5
 if [ -n "$rpc_port" ]; then
 	check "rpc health 503 when lagging" 0 bash -c "$(declare -f rpc_http); rpc_http $rpc_port /health | grep -q '^503 .*\"lag\":10'"
 	kill "$rpc_pid" && wait "$rpc_pid"
