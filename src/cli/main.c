@@ -2,6 +2,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "base/log.h"
 #include "cli/cli.h"
 
 static const struct cli_command commands[] = {
@@ -20,11 +21,56 @@ static void usage(FILE *f)
 		   "usage: canon <command> [options]\n\ncommands:\n");
 	for (size_t i = 0; i < N_COMMANDS; i++)
 		fprintf(f, "  %-12s %s\n", commands[i].name, commands[i].summary);
-	fprintf(f, "\n`canon <command> --help` describes a command's options.\n");
+	fprintf(f, "\nglobal options (before the command):\n"
+		   "  --log.verbosity N   0 silent, 1 error, 2 warn, 3 info (default), 4 debug, 5 trace\n"
+		   "  --log.format F      text (default) or json, one object per line\n"
+		   "\n`canon <command> --help` describes a command's options.\n");
+}
+
+/* Consumes the global logging options in front of the command, as Harmony
+ * spells them; returns how many argv entries they took, or -1 after an error. */
+static int global_options(int argc, char **argv)
+{
+	int i = 1;
+	while (i < argc && !strncmp(argv[i], "--log.", 6)) {
+		const char *arg = argv[i], *eq = strchr(arg, '='), *val;
+		size_t name_len = eq ? (size_t)(eq - arg) : strlen(arg);
+		if (eq)
+			val = eq + 1;
+		else if (i + 1 < argc)
+			val = argv[++i];
+		else {
+			fprintf(stderr, "canon: %s needs a value\n", arg);
+			return -1;
+		}
+		int rc, v;
+		enum cn_log_format fmt;
+		if (name_len == 15 && !strncmp(arg, "--log.verbosity", 15)) {
+			if ((rc = cn_log_parse_verbosity(val, &v)) == 0)
+				cn_log_set_verbosity(v);
+		} else if (name_len == 12 && !strncmp(arg, "--log.format", 12)) {
+			if ((rc = cn_log_parse_format(val, &fmt)) == 0)
+				cn_log_set_format(fmt);
+		} else {
+			fprintf(stderr, "canon: unknown option '%.*s' (see canon --help)\n", (int)name_len, arg);
+			return -1;
+		}
+		if (rc) {
+			fprintf(stderr, "canon: bad value '%s' for %.*s\n", val, (int)name_len, arg);
+			return -1;
+		}
+		i++;
+	}
+	return i - 1;
 }
 
 int main(int argc, char **argv)
 {
+	int used = global_options(argc, argv);
+	if (used < 0)
+		return 2;
+	argc -= used;
+	argv += used;
 	if (argc < 2) {
 		usage(stderr);
 		return 2;
