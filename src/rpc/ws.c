@@ -101,64 +101,76 @@ static int on_message(struct ws_conn *c, const uint8_t *p, size_t n)
 	return c->w.len ? send_frame(c->fd, 1, c->w.p, c->w.len) : 0;
 }
 
-/* Parses and handles every complete frame in c->in. Returns 0 to go on,
- * or a close status (>0) to close with, or -1 when the peer is gone. */
+int rpc_ws_parse_frame(uint8_t *in, size_t avail, size_t max, struct rpc_ws_frame *f)
+{
+	if (avail < 2)
+		return 1;
+	f->fin = !!(in[0] & 0x80);
+	f->opcode = in[0] & 0x0f;
+	if (in[0] & 0x70)
+		return 1002;     /* reserved bits without an extension */
+	if (!(in[1] & 0x80))
+		return 1002;     /* client frames must be masked */
+	uint64_t len = in[1] & 0x7f;
+	size_t hl = 2;
+	if (len == 126) {
+		if (avail < 4)
+			return 1;
+		len = (uint64_t)in[2] << 8 | in[3];
+		hl = 4;
+	} else if (len == 127) {
+		if (avail < 10)
+			return 1;
+		len = 0;
+		for (int i = 0; i < 8; i++)
+			len = len << 8 | in[2 + i];
+		hl = 10;
+	}
+	if (f->opcode >= 8 && (len > 125 || !f->fin))
+		return 1002;     /* control frames are short and whole */
+	if (len > max)
+		return 1009;     /* before waiting for (or buffering) any of it */
+	if (avail - hl < 4 || avail - hl - 4 < len)
+		return 1;
+	const uint8_t *mask = in + hl;
+	f->payload = in + hl + 4;
+	for (uint64_t i = 0; i < len; i++)
+		f->payload[i] ^= mask[i & 3];
+	f->len = (size_t)len;
+	f->frame_len = hl + 4 + (size_t)len;
+	return 0;
+}
+
+/* Handles every complete frame in c->in. Returns 0 to go on, a close
+ * status (>0) to close with, or -1 when the peer is gone. */
 static int on_frames(struct ws_conn *c)
 {
 	size_t max = c->ws->max_msg;
 	size_t off = 0;
 	int ret = 0;
-	while (c->in_len - off >= 2) {
-		const uint8_t *f = c->in + off;
-		size_t avail = c->in_len - off;
-		int fin = f[0] & 0x80, op = f[0] & 0x0f;
-		if (f[0] & 0x70) {
-			ret = 1002;      /* reserved bits without an extension */
+	while (!ret) {
+		struct rpc_ws_frame f;
+		int rc = rpc_ws_parse_frame(c->in + off, c->in_len - off, max, &f);
+		if (rc == 1)
+			break;
+		if (rc) {
+			ret = rc;
 			break;
 		}
-		if (!(f[1] & 0x80)) {
-			ret = 1002;      /* client frames must be masked */
-			break;
-		}
-		uint64_t len = f[1] & 0x7f;
-		size_t hl = 2;
-		if (len == 126) {
-			if (avail < 4)
-				break;
-			len = (uint64_t)f[2] << 8 | f[3];
-			hl = 4;
-		} else if (len == 127) {
-			if (avail < 10)
-				break;
-			len = 0;
-			for (int i = 0; i < 8; i++)
-				len = len << 8 | f[2 + i];
-			hl = 10;
-		}
-		if (op >= 8 && (len > 125 || !fin)) {
-			ret = 1002;
-			break;
-		}
-		if (len > max || (op == 0 && c->msg_len + len > max)) {
-			ret = 1009;      /* message too big */
-			break;
-		}
-		if (avail < hl + 4 + len)
-			break;           /* wait for the rest */
-		const uint8_t *mask = f + hl;
-		uint8_t *pl = (uint8_t *)f + hl + 4;
-		for (uint64_t i = 0; i < len; i++)
-			pl[i] ^= mask[i & 3];
-		off += hl + 4 + (size_t)len;
-		switch (op) {
+		off += f.frame_len;
+		switch (f.opcode) {
 		case 0x0:       /* continuation */
 			if (!c->msg_open) {
 				ret = 1002;
 				break;
 			}
-			memcpy(c->msg + c->msg_len, pl, (size_t)len);
-			c->msg_len += (size_t)len;
-			if (fin) {
+			if (c->msg_len + f.len > max) {
+				ret = 1009;
+				break;
+			}
+			memcpy(c->msg + c->msg_len, f.payload, f.len);
+			c->msg_len += f.len;
+			if (f.fin) {
 				c->msg_open = 0;
 				if (on_message(c, c->msg, c->msg_len))
 					ret = -1;
@@ -170,12 +182,12 @@ static int on_frames(struct ws_conn *c)
 				ret = 1002;
 				break;
 			}
-			if (fin) {
-				if (on_message(c, pl, (size_t)len))
+			if (f.fin) {
+				if (on_message(c, f.payload, f.len))
 					ret = -1;
 			} else {
-				memcpy(c->msg, pl, (size_t)len);
-				c->msg_len = (size_t)len;
+				memcpy(c->msg, f.payload, f.len);
+				c->msg_len = f.len;
 				c->msg_open = 1;
 			}
 			break;
@@ -183,11 +195,11 @@ static int on_frames(struct ws_conn *c)
 			ret = 1003;
 			break;
 		case 0x8:       /* close: echo the status and stop */
-			send_frame(c->fd, 8, pl, len >= 2 ? 2 : 0);
+			send_frame(c->fd, 8, f.payload, f.len >= 2 ? 2 : 0);
 			ret = -1;
 			break;
 		case 0x9:       /* ping */
-			if (send_frame(c->fd, 0xA, pl, (size_t)len))
+			if (send_frame(c->fd, 0xA, f.payload, f.len))
 				ret = -1;
 			break;
 		case 0xA:       /* pong */
@@ -195,8 +207,6 @@ static int on_frames(struct ws_conn *c)
 		default:
 			ret = 1002;
 		}
-		if (ret)
-			break;
 	}
 	memmove(c->in, c->in + off, c->in_len - off);
 	c->in_len -= off;
