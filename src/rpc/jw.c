@@ -91,17 +91,52 @@ void rpc_jw_obj_end(struct rpc_jw *w) { close_(w, '}'); }
 void rpc_jw_arr(struct rpc_jw *w) { open(w, '['); }
 void rpc_jw_arr_end(struct rpc_jw *w) { close_(w, ']'); }
 
+/* Length of the valid UTF-8 sequence at s[0..len) (overlongs, surrogates
+ * and values above U+10FFFF refused), or 0. */
+static size_t utf8_seq(const unsigned char *s, size_t len)
+{
+	unsigned c = s[0];
+	size_t n;
+	unsigned min, v;
+	if (c >= 0xc2 && c <= 0xdf) {
+		n = 2; min = 0x80; v = c & 0x1f;
+	} else if (c >= 0xe0 && c <= 0xef) {
+		n = 3; min = 0x800; v = c & 0x0f;
+	} else if (c >= 0xf0 && c <= 0xf4) {
+		n = 4; min = 0x10000; v = c & 0x07;
+	} else {
+		return 0;
+	}
+	if (len < n)
+		return 0;
+	for (size_t i = 1; i < n; i++) {
+		if ((s[i] & 0xc0) != 0x80)
+			return 0;
+		v = v << 6 | (s[i] & 0x3f);
+	}
+	if (v < min || v > 0x10ffff || (v >= 0xd800 && v <= 0xdfff))
+		return 0;
+	return n;
+}
+
 static void str_body(struct rpc_jw *w, const char *s, size_t len)
 {
 	static const char hx[] = "0123456789abcdef";
+	const unsigned char *u = (const unsigned char *)s;
 	put(w, "\"", 1);
 	size_t run = 0;
-	for (size_t i = 0; i < len; i++) {
-		unsigned char c = (unsigned char)s[i];
-		if (c >= 0x20 && c != '"' && c != '\\' && c < 0x7f)
+	for (size_t i = 0; i < len;) {
+		unsigned char c = u[i];
+		if (c >= 0x20 && c != '"' && c != '\\' && c < 0x7f) {
+			i++;
 			continue;
+		}
+		size_t n = c >= 0x80 ? utf8_seq(u + i, len - i) : 0;
+		if (n) {         /* valid UTF-8 passes through unchanged */
+			i += n;
+			continue;
+		}
 		put(w, s + run, i - run);
-		run = i + 1;
 		char e[7];
 		switch (c) {
 		case '"': put(w, "\\\"", 2); break;
@@ -110,13 +145,18 @@ static void str_body(struct rpc_jw *w, const char *s, size_t len)
 		case '\r': put(w, "\\r", 2); break;
 		case '\t': put(w, "\\t", 2); break;
 		default:
-			/* Control bytes and everything outside ASCII are escaped
-			 * byte by byte: the output stays valid JSON whatever bytes
-			 * a message echoes (invalid UTF-8 included). */
+			if (c >= 0x80) {
+				/* A byte that is not UTF-8 (JSON text must be):
+				 * the replacement character, as Go's encoder does. */
+				put(w, "\\ufffd", 6);
+				break;
+			}
 			e[0] = '\\'; e[1] = 'u'; e[2] = '0'; e[3] = '0';
 			e[4] = hx[c >> 4]; e[5] = hx[c & 15];
 			put(w, e, 6);
 		}
+		i++;
+		run = i;
 	}
 	put(w, s + run, len - run);
 	put(w, "\"", 1);

@@ -1144,6 +1144,29 @@ static int m_node_metadata(struct rpc_call *c)
 	return 0;
 }
 
+static int m_get_epoch(struct rpc_call *c)
+{
+	uint64_t n;
+	struct header h;
+	int rc = arity(c, 0, 0);
+	if (rc)
+		return rc;
+	if ((rc = head(c, &n, NULL, &h)))
+		return rc == -CN_ENOTFOUND ? fail(c, RPC_E_SERVER, "no blocks in the database") : rc;
+	num(c, h.epoch);
+	header_free(&h);
+	return 0;
+}
+
+static int m_get_shard_id(struct rpc_call *c)
+{
+	int rc = arity(c, 0, 0);
+	if (rc)
+		return rc;
+	rpc_jw_u64(c->w, c->h->shard);   /* a plain number in V1 and V2 alike */
+	return 0;
+}
+
 /* ---- subscriptions (WebSocket only) -------------------------------------- */
 
 static int m_subscribe(struct rpc_call *c)
@@ -1264,10 +1287,17 @@ static const struct rpc_method methods[] = {
 	{"hmy_chainId", m_chain_id, RPC_NS_HMY},
 	{"hmy_gasPrice", m_gas_price, RPC_NS_HMY},
 	{"hmy_getBalance", m_get_balance, RPC_NS_HMY},
+	{"hmy_getBalanceByBlockNumber", m_get_balance, RPC_NS_HMY},
 	{"hmy_getBlockByHash", m_block_by_hash, RPC_NS_HMY},
 	{"hmy_getBlockByNumber", m_block_by_number, RPC_NS_HMY},
+	{"hmy_getBlockTransactionCountByHash", m_count_by_hash, RPC_NS_HMY},
+	{"hmy_getBlockTransactionCountByNumber", m_count_by_number, RPC_NS_HMY},
+	{"hmy_getEpoch", m_get_epoch, RPC_NS_HMY},
 	{"hmy_getNodeMetadata", m_node_metadata, RPC_NS_HMY},
+	{"hmy_getShardID", m_get_shard_id, RPC_NS_HMY},
 	{"hmy_getShardingStructure", m_sharding_structure, RPC_NS_HMY},
+	{"hmy_getTransactionByBlockHashAndIndex", m_tx_by_hash_index, RPC_NS_HMY},
+	{"hmy_getTransactionByBlockNumberAndIndex", m_tx_by_number_index, RPC_NS_HMY},
 	{"hmy_getTransactionByHash", m_tx_by_hash, RPC_NS_HMY},
 	{"hmy_getTransactionCount", m_tx_count, RPC_NS_HMY},
 	{"hmy_getTransactionReceipt", m_receipt, RPC_NS_HMY},
@@ -1278,10 +1308,17 @@ static const struct rpc_method methods[] = {
 	{"hmyv2_blockNumber", m_block_number, RPC_NS_HMYV2},
 	{"hmyv2_gasPrice", m_gas_price, RPC_NS_HMYV2},
 	{"hmyv2_getBalance", m_get_balance, RPC_NS_HMYV2},
+	{"hmyv2_getBalanceByBlockNumber", m_get_balance, RPC_NS_HMYV2},
 	{"hmyv2_getBlockByHash", m_block_by_hash, RPC_NS_HMYV2},
 	{"hmyv2_getBlockByNumber", m_block_by_number, RPC_NS_HMYV2},
+	{"hmyv2_getBlockTransactionCountByHash", m_count_by_hash, RPC_NS_HMYV2},
+	{"hmyv2_getBlockTransactionCountByNumber", m_count_by_number, RPC_NS_HMYV2},
+	{"hmyv2_getEpoch", m_get_epoch, RPC_NS_HMYV2},
 	{"hmyv2_getNodeMetadata", m_node_metadata, RPC_NS_HMYV2},
+	{"hmyv2_getShardID", m_get_shard_id, RPC_NS_HMYV2},
 	{"hmyv2_getShardingStructure", m_sharding_structure, RPC_NS_HMYV2},
+	{"hmyv2_getTransactionByBlockHashAndIndex", m_tx_by_hash_index, RPC_NS_HMYV2},
+	{"hmyv2_getTransactionByBlockNumberAndIndex", m_tx_by_number_index, RPC_NS_HMYV2},
 	{"hmyv2_getTransactionByHash", m_tx_by_hash, RPC_NS_HMYV2},
 	{"hmyv2_getTransactionCount", m_tx_count, RPC_NS_HMYV2},
 	{"hmyv2_getTransactionReceipt", m_receipt, RPC_NS_HMYV2},

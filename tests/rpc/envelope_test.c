@@ -35,7 +35,7 @@ Test(rpc_envelope, writer_encodings)
 	rpc_jw_dec256(&w, &big);
 	rpc_jw_obj(&w);
 	rpc_jw_key(&w, "a\"b");
-	rpc_jw_strn(&w, "x\n\x01\xff", 4);
+	rpc_jw_strn(&w, "x\n\x01\xff\xc3\xa9\xed\xa0\x80", 9);
 	rpc_jw_key(&w, "e");
 	rpc_jw_arr(&w);
 	rpc_jw_arr_end(&w);
@@ -43,7 +43,8 @@ Test(rpc_envelope, writer_encodings)
 	rpc_jw_arr_end(&w);
 	cr_assert_eq(w.err, 0);
 	cr_assert_str_eq(w.p, "[\"0x0\",\"0x1a\",\"0xffffffffffffffff\",\"0x\",\"0x000a\",\"0x0\","
-	                      "1000000,{\"a\\\"b\":\"x\\n\\u0001\\u00ff\",\"e\":[]}]");
+	                      "1000000,{\"a\\\"b\":\"x\\n\\u0001\\ufffd\xc3\xa9\\ufffd\\ufffd\\ufffd\","
+	                      "\"e\":[]}]");
 	json_error_t e;
 	json_t *j = json_loads(w.p, 0, &e);
 	cr_assert_not_null(j, "writer output is not JSON: %s", e.text);
@@ -96,6 +97,10 @@ Test(rpc_envelope, unknown_method_and_ids_echoed)
 	r = tcall_raw(N.h, "{\"jsonrpc\":\"2.0\",\"id\":null,\"method\":\"eth_chainId\"}");
 	cr_assert(json_is_null(json_object_get(r, "id")));
 	cr_assert_not_null(json_object_get(r, "result"));
+	json_decref(r);
+	/* a non-ASCII id comes back byte for byte */
+	r = tcall_raw(N.h, "{\"jsonrpc\":\"2.0\",\"id\":\"h\xc3\xa9\xe2\x82\xac\\u00e9\",\"method\":\"eth_chainId\"}");
+	cr_assert_str_eq(json_string_value(json_object_get(r, "id")), "h\xc3\xa9\xe2\x82\xac\xc3\xa9");
 	json_decref(r);
 	r = tcall_raw(N.h, "{\"jsonrpc\":\"2.0\",\"id\":2.5,\"method\":\"eth_chainId\"}");
 	cr_assert(json_real_value(json_object_get(r, "id")) == 2.5);

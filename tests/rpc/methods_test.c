@@ -261,6 +261,13 @@ Test(rpc_methods, harmony_node_methods)
 	cr_assert_eq(json_integer_value(json_object_get(tresult(r), "current-block-number")), 3);
 	json_decref(r);
 	expect_str(tcall(N.h, "hmy_protocolVersion", "[]"), "0x1");
+	expect_str(tcall(N.h, "hmy_getEpoch", "[]"), "0x0");
+	r = tcall(N.h, "hmyv2_getShardID", "[]");
+	cr_assert_eq(json_integer_value(tresult(r)), 0);
+	json_decref(r);
+	r = tcall(N.h, "hmyv2_getBlockTransactionCountByNumber", "[2]");
+	cr_assert_eq(json_integer_value(tresult(r)), 6);
+	json_decref(r);
 }
 
 Test(rpc_methods, send_raw_without_pool_is_a_clear_error)
