@@ -46,6 +46,17 @@ static void expect_block_number(uint16_t port, const char *src)
 	thttp_free(&r);
 }
 
+static void expect_block_number_is(uint16_t port, const char *want)
+{
+	struct thttp r;
+	char exp[96];
+	cr_assert_eq(thttp_post(port, NULL,
+	                        "{\"jsonrpc\":\"2.0\",\"id\":7,\"method\":\"eth_blockNumber\"}", &r), 0);
+	snprintf(exp, sizeof exp, "{\"jsonrpc\":\"2.0\",\"id\":7,\"result\":\"%s\"}", want);
+	cr_assert_str_eq(r.body, exp);
+	thttp_free(&r);
+}
+
 Test(rpc_server, serves_posts_and_survives_hostile_bodies)
 {
 	struct rpc_server_config cfg = {.limits = {.max_body = 2048, .max_depth = 32}};
@@ -221,5 +232,77 @@ Test(rpc_server, rate_limit_per_client_ip)
 	cr_assert_eq(f.other, 0);
 	cr_assert_gt(f.limited, 40, "flooder limited %d times, served %d", f.limited, f.ok);
 	cr_assert_geq(f.ok, 5);
+	rpc_server_stop(s);
+}
+
+/* Readers on the server's threads while this thread inserts blocks: every
+ * answer is whole and consistent (one snapshot per call) and the head only
+ * moves forward. */
+struct reader {
+	uint16_t port;
+	int bad;
+	char why[200];
+};
+
+static void *reader_main(void *arg)
+{
+	struct reader *r = arg;
+	long last = -1;
+	for (int i = 0; i < 40 && !r->bad; i++) {
+		struct thttp h;
+		const char *body = i % 2 ? "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"eth_blockNumber\"}"
+		                         : "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"eth_getBlockByNumber\","
+		                           "\"params\":[\"latest\",true]}";
+		if (thttp_post(r->port, NULL, body, &h) || h.status != 200) {
+			r->bad = 1;
+			snprintf(r->why, sizeof r->why, "request failed");
+			thttp_free(&h);
+			break;
+		}
+		json_t *j = json_loads(h.body, 0, NULL);
+		json_t *res = j ? json_object_get(j, "result") : NULL;
+		long n = -1;
+		if (res && json_is_string(res)) {
+			n = strtol(json_string_value(res), NULL, 16);
+		} else if (res && json_is_object(res)) {
+			n = strtol(json_string_value(json_object_get(res, "number")), NULL, 16);
+			const char *bh = json_string_value(json_object_get(res, "hash"));
+			json_t *txs = json_object_get(res, "transactions");
+			for (size_t k = 0; k < json_array_size(txs); k++)
+				if (strcmp(json_string_value(json_object_get(json_array_get(txs, k),
+				                                             "blockHash")), bh))
+					r->bad = 1;
+		} else {
+			r->bad = 1;
+		}
+		if (n < last)
+			r->bad = 1;
+		if (r->bad)
+			snprintf(r->why, sizeof r->why, "answer %d: %.150s", i, h.body);
+		last = n;
+		json_decref(j);
+		thttp_free(&h);
+	}
+	return NULL;
+}
+
+Test(rpc_server, readers_while_the_writer_inserts)
+{
+	struct rpc_server_config cfg = {.threads = 2};
+	struct rpc_server *s = start(&cfg);
+	struct reader r[4];
+	pthread_t th[4];
+	for (int i = 0; i < 4; i++) {
+		r[i] = (struct reader){.port = rpc_server_port(s)};
+		cr_assert_eq(pthread_create(&th[i], NULL, reader_main, &r[i]), 0);
+	}
+	struct chain_why why;
+	for (int b = 0; b < 5; b++)
+		cr_assert_eq(chain_gen_blocks(N.c, 1, 3, 0, 100 + (uint64_t)b, &why), 0, "%s", why.msg);
+	for (int i = 0; i < 4; i++) {
+		pthread_join(th[i], NULL);
+		cr_assert_eq(r[i].bad, 0, "reader %d: %s", i, r[i].why);
+	}
+	expect_block_number_is(rpc_server_port(s), "0x7");
 	rpc_server_stop(s);
 }
