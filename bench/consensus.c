@@ -84,7 +84,7 @@ static size_t vote_msg(const struct committee *c, uint8_t type, uint32_t key, ui
 	struct fbft_msg m;
 	memset(&m, 0, sizeof m);
 	m.type = type;
-	m.sig_len = BLS_SIG_LEN;
+	m.sig_len = BLS_SIG_UNCOMPRESSED_LEN; /* votes carry uncompressed signatures */
 	m.bitmap_len = (uint16_t)((c->n + 7) / 8);
 	m.height = 1;
 	memcpy(m.hash, hash, 32);
@@ -93,7 +93,7 @@ static size_t vote_msg(const struct committee *c, uint8_t type, uint32_t key, ui
 	struct bls_signature s;
 	if (bls_sign_multi(&c->sk[key], cnt, pl, n, &s))
 		abort();
-	bls_sig_to_bytes(&s, m.sig);
+	bls_sig_to_bytes_uncompressed(&s, m.sig);
 	size_t len;
 	if (fbft_msg_encode(&m, buf, 1024, &len))
 		abort();

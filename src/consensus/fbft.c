@@ -30,7 +30,7 @@ struct pool {
 	int has_v;
 	uint8_t pbits[FBFT_BITMAP_MAX]; /* pending (unverified) signers */
 	size_t npend;
-	uint8_t *pend_bm, *pend_sig;    /* nkeys entries each */
+	uint8_t *pend_bm, *pend_sig;    /* nkeys entries each; pend_sig in vote form */
 };
 
 struct foreign {
@@ -49,6 +49,7 @@ struct fbft {
 	uint8_t own_bm[FBFT_BITMAP_MAX];
 	uint32_t nb;      /* bitmap bytes */
 	size_t sl;        /* signature bytes */
+	size_t vsl;       /* bytes of a signature in a vote (crypto's vote form) */
 	struct fbft_persist p;
 	uint8_t *lock_block;
 	size_t lock_block_len;
@@ -97,7 +98,7 @@ struct fbft {
 	struct fbft_msg m;                /* scratch for decoding */
 	uint8_t *enc;                     /* scratch for encoding */
 	size_t enc_cap;
-	uint8_t *sigbuf;                  /* scratch for aggregation: (nkeys+1) sigs */
+	uint8_t *sigbuf;                  /* scratch for aggregation: nkeys+2 vote-form sigs */
 };
 
 /* ---- bitmaps and quorum -------------------------------------------------- */
@@ -376,6 +377,38 @@ static int fav(struct fbft *sm, const uint8_t *bm, const uint8_t *pl, size_t n, 
 	return sm->c.fast_aggregate_verify(sm->c.ctx, bm, sm->cfg.nkeys, pl, n, sig);
 }
 
+/* Between the signature form (sl bytes) and the vote form (vsl bytes). */
+static int to_vote(struct fbft *sm, const uint8_t *sig, uint8_t *vote)
+{
+	if (!sm->c.vote_sig_len) {
+		memcpy(vote, sig, sm->sl);
+		return 0;
+	}
+	return sm->c.to_vote(sm->c.ctx, sig, vote);
+}
+
+static int from_vote(struct fbft *sm, const uint8_t *vote, uint8_t *sig)
+{
+	if (!sm->c.vote_sig_len) {
+		memcpy(sig, vote, sm->sl);
+		return 0;
+	}
+	return sm->c.from_vote(sm->c.ctx, vote, sig);
+}
+
+static int aggregate_votes(struct fbft *sm, const uint8_t *votes, size_t n, uint8_t *out)
+{
+	if (!sm->c.vote_sig_len)
+		return sm->c.aggregate(sm->c.ctx, votes, n, out);
+	return sm->c.aggregate_votes(sm->c.ctx, votes, n, out);
+}
+
+/* A vote (vote form) verified alone; sig gets its signature form. */
+static int vote_ok(struct fbft *sm, const uint8_t *bm, const uint8_t *pl, size_t n, const uint8_t *vote, uint8_t *sig)
+{
+	return from_vote(sm, vote, sig) == 0 && fav(sm, bm, pl, n, sig) == 0;
+}
+
 static void check_foreign(struct fbft *sm, struct fbft_out *out, struct pool *pl, const uint8_t *newbits)
 {
 	for (size_t f = 0; f < sm->nforeign; f++) {
@@ -411,7 +444,7 @@ static void pool_remove_pending(struct fbft *sm, struct pool *pl, size_t i)
 	size_t last = pl->npend - 1;
 	if (i != last) {
 		memcpy(pl->pend_bm + i * sm->nb, pl->pend_bm + last * sm->nb, sm->nb);
-		memcpy(pl->pend_sig + i * sm->sl, pl->pend_sig + last * sm->sl, sm->sl);
+		memcpy(pl->pend_sig + i * sm->vsl, pl->pend_sig + last * sm->vsl, sm->vsl);
 	}
 	pl->npend--;
 	memset(pl->pbits, 0, sizeof pl->pbits);
@@ -423,15 +456,15 @@ static void pool_remove_pending(struct fbft *sm, struct pool *pl, size_t i)
 static int pool_verify_each(struct fbft *sm, struct fbft_out *out, struct pool *pl, const uint8_t *only)
 {
 	for (size_t i = 0; i < pl->npend;) {
-		uint8_t *bm = pl->pend_bm + i * sm->nb, *sg = pl->pend_sig + i * sm->sl;
+		uint8_t *bm = pl->pend_bm + i * sm->nb, *sg = pl->pend_sig + i * sm->vsl;
 		if (only && !bm_overlap(sm, bm, only)) {
 			i++;
 			continue;
 		}
-		if (fav(sm, bm, pl->payload, pl->plen, sg) == 0 && !bm_overlap(sm, bm, pl->vbits)) {
-			uint8_t b[FBFT_BITMAP_MAX] = {0}, s[FBFT_SIG_MAX];
+		uint8_t s[FBFT_SIG_MAX];
+		if (vote_ok(sm, bm, pl->payload, pl->plen, sg, s) && !bm_overlap(sm, bm, pl->vbits)) {
+			uint8_t b[FBFT_BITMAP_MAX] = {0};
 			memcpy(b, bm, sm->nb);
-			memcpy(s, sg, sm->sl);
 			pool_remove_pending(sm, pl, i);
 			int rc = pool_add_verified(sm, out, pl, b, s);
 			if (rc)
@@ -443,7 +476,8 @@ static int pool_verify_each(struct fbft *sm, struct fbft_out *out, struct pool *
 	return 0;
 }
 
-/* Adds a vote; returns 1 when the verified signers reach quorum. */
+/* Adds a vote; returns 1 when the verified signers reach quorum. A trusted
+ * vote (this node's own) comes in signature form, any other in vote form. */
 static int pool_add(struct fbft *sm, struct fbft_out *out, struct pool *pl, const uint8_t *bm, const uint8_t *sig, int trusted)
 {
 	int rc;
@@ -455,15 +489,16 @@ static int pool_add(struct fbft *sm, struct fbft_out *out, struct pool *pl, cons
 	} else if (bm_overlap(sm, bm, pl->pbits)) {
 		/* Someone already claimed one of these keys: check both claims now so
 		 * that a forged vote cannot crowd out the real one. */
-		if (fav(sm, bm, pl->payload, pl->plen, sig))
+		uint8_t s[FBFT_SIG_MAX];
+		if (!vote_ok(sm, bm, pl->payload, pl->plen, sig, s))
 			return 0;
 		if ((rc = pool_verify_each(sm, out, pl, bm)))
 			return rc;
-		if (!bm_overlap(sm, bm, pl->vbits) && (rc = pool_add_verified(sm, out, pl, bm, sig)))
+		if (!bm_overlap(sm, bm, pl->vbits) && (rc = pool_add_verified(sm, out, pl, bm, s)))
 			return rc;
 	} else {
 		memcpy(pl->pend_bm + pl->npend * sm->nb, bm, sm->nb);
-		memcpy(pl->pend_sig + pl->npend * sm->sl, sig, sm->sl);
+		memcpy(pl->pend_sig + pl->npend * sm->vsl, sig, sm->vsl);
 		pl->npend++;
 		bm_or(sm, pl->pbits, bm);
 	}
@@ -472,16 +507,16 @@ static int pool_add(struct fbft *sm, struct fbft_out *out, struct pool *pl, cons
 	bm_or(sm, all, pl->pbits);
 	if (pl->npend && fbft_quorum(sm, all)) {
 		size_t n = 0;
-		if (pl->has_v)
-			memcpy(sm->sigbuf + sm->sl * n++, pl->vsig, sm->sl);
+		if (pl->has_v && (rc = to_vote(sm, pl->vsig, sm->sigbuf + sm->vsl * n++)))
+			return rc;
 		for (size_t i = 0; i < pl->npend; i++)
-			memcpy(sm->sigbuf + sm->sl * n++, pl->pend_sig + i * sm->sl, sm->sl);
+			memcpy(sm->sigbuf + sm->vsl * n++, pl->pend_sig + i * sm->vsl, sm->vsl);
 		/* A vote whose bytes do not decode, or whose signature is not in the
 		 * group, makes the aggregate fail like a bad signature does: it is
 		 * not an error of the leader, and checking the votes one by one
 		 * drops it while keeping the honest ones. */
 		uint8_t agg[FBFT_SIG_MAX];
-		if (sm->c.aggregate(sm->c.ctx, sm->sigbuf, n, agg) == 0 &&
+		if (aggregate_votes(sm, sm->sigbuf, n, agg) == 0 &&
 		    fav(sm, all, pl->payload, pl->plen, agg) == 0) {
 			uint8_t newbits[FBFT_BITMAP_MAX];
 			memcpy(newbits, pl->pbits, sm->nb);
@@ -509,7 +544,8 @@ static void foreign_vote(struct fbft *sm, struct fbft_out *out, struct pool *pl,
 	uint8_t p[49];
 	size_t n = m->type == FBFT_PREPARE ? fbft_prepare_payload(m->height, m->view, m->hash, p)
 	                                   : fbft_commit_payload(m->height, m->view, m->hash, p);
-	if (!bm_valid(sm, m->bitmap) || fav(sm, m->bitmap, p, n, m->sig))
+	uint8_t sig[FBFT_SIG_MAX];
+	if (!bm_valid(sm, m->bitmap) || !vote_ok(sm, m->bitmap, p, n, m->sig, sig))
 		return;
 	struct foreign *fr = &sm->foreign[sm->nforeign < FOREIGN_MAX ? sm->nforeign++ : FOREIGN_MAX - 1];
 	fr->type = m->type;
@@ -518,7 +554,7 @@ static void foreign_vote(struct fbft *sm, struct fbft_out *out, struct pool *pl,
 	memcpy(fr->hash, m->hash, 32);
 	memset(fr->bm, 0, sizeof fr->bm);
 	memcpy(fr->bm, m->bitmap, sm->nb);
-	memcpy(fr->sig, m->sig, sm->sl);
+	memcpy(fr->sig, sig, sm->sl);
 	if (pl->active && pl->height == m->height && pl->view == m->view && pl->has_v)
 		for (uint32_t k = 0; k < sm->cfg.nkeys; k++)
 			if (bit(fr->bm, k) && bit(pl->vbits, k))
@@ -693,18 +729,22 @@ static int vote(struct fbft *sm, struct fbft_out *out, uint8_t type)
 	struct fbft_msg *m = &sm->m;
 	header(sm, m, type, sm->p.height, sm->p.view);
 	memcpy(m->hash, sm->prop_hash, 32);
-	if ((rc = sign_own(sm, pl, n, m->bitmap, m->sig)))
+	uint8_t own_sig[FBFT_SIG_MAX];
+	if ((rc = sign_own(sm, pl, n, m->bitmap, own_sig)))
 		return rc;
 	uint32_t leader = fbft_leader(sm, sm->p.height, sm->p.view);
-	if (!owns(sm, leader))
+	if (!owns(sm, leader)) {
+		m->sig_len = (uint8_t)sm->vsl;
+		if ((rc = to_vote(sm, own_sig, m->sig)))
+			return rc;
 		return emit(sm, out, m, 0, leader);
+	}
 	struct pool *p = type == FBFT_PREPARE ? &sm->prep : &sm->com;
 	if (!p->active || memcmp(p->hash, sm->prop_hash, 32))
 		return 0;
-	uint8_t bm[FBFT_BITMAP_MAX], sig[FBFT_SIG_MAX];
+	uint8_t bm[FBFT_BITMAP_MAX];
 	memcpy(bm, m->bitmap, sizeof bm);
-	memcpy(sig, m->sig, sm->sl);
-	rc = pool_add(sm, out, p, bm, sig, 1);
+	rc = pool_add(sm, out, p, bm, own_sig, 1);
 	/* the leader's own keys may already be a quorum (staked committees) */
 	return rc == 1 ? leader_quorum(sm, sm->now, p, out) : rc;
 }
@@ -1026,7 +1066,8 @@ static int msg_sig_ok(struct fbft *sm, const uint8_t *buf, size_t len, const str
 static int on_msg(struct fbft *sm, uint64_t now, const uint8_t *buf, size_t len, struct fbft_out *out)
 {
 	struct fbft_msg *m = &sm->m;
-	if (fbft_msg_decode(buf, len, m) || m->sig_len != sm->sl || m->bitmap_len != sm->nb)
+	if (fbft_msg_decode(buf, len, m) ||
+	    m->sig_len != (m->type == FBFT_PREPARE || m->type == FBFT_COMMIT ? sm->vsl : sm->sl) || m->bitmap_len != sm->nb)
 		return 0;
 	int rc;
 	uint8_t h[32], pl[49];
@@ -1094,9 +1135,9 @@ static int on_msg(struct fbft *sm, uint64_t now, const uint8_t *buf, size_t len,
 			foreign_vote(sm, out, p, m);
 			return 0;
 		}
-		uint8_t bm[FBFT_BITMAP_MAX], sig[FBFT_SIG_MAX];
+		uint8_t bm[FBFT_BITMAP_MAX], sig[FBFT_VOTE_SIG_MAX];
 		memcpy(bm, m->bitmap, sizeof bm);
-		memcpy(sig, m->sig, sm->sl);
+		memcpy(sig, m->sig, sm->vsl);
 		rc = pool_add(sm, out, p, bm, sig, 0);
 		if (rc < 0)
 			return rc;
@@ -1322,6 +1363,9 @@ int fbft_new(const struct fbft_config *cfg, const struct fbft_crypto *crypto, co
 	    crypto->sig_len > FBFT_SIG_MAX || !cfg->phase_timeout_ms || !cfg->viewchange_timeout_ms ||
 	    cfg->n_own > cfg->nkeys)
 		return -CN_EINVAL;
+	if (crypto->vote_sig_len && (crypto->vote_sig_len > FBFT_VOTE_SIG_MAX || !crypto->to_vote ||
+	                             !crypto->from_vote || !crypto->aggregate_votes))
+		return -CN_EINVAL;
 	struct fbft *sm = calloc(1, sizeof *sm);
 	if (!sm)
 		return -CN_ENOMEM;
@@ -1331,14 +1375,15 @@ int fbft_new(const struct fbft_config *cfg, const struct fbft_crypto *crypto, co
 	sm->c = *crypto;
 	sm->nb = (cfg->nkeys + 7) / 8;
 	sm->sl = crypto->sig_len;
+	sm->vsl = crypto->vote_sig_len ? crypto->vote_sig_len : crypto->sig_len;
 	sm->power = calloc(cfg->nkeys, sizeof *sm->power);
 	sm->own = calloc(cfg->n_own + 1, sizeof *sm->own);
 	sm->vc_seen = calloc(cfg->nkeys, sizeof *sm->vc_seen);
-	sm->sigbuf = malloc(((size_t)cfg->nkeys + 2) * sm->sl);
+	sm->sigbuf = malloc(((size_t)cfg->nkeys + 2) * (sm->vsl > sm->sl ? sm->vsl : sm->sl));
 	sm->prep.pend_bm = malloc((size_t)cfg->nkeys * sm->nb);
-	sm->prep.pend_sig = malloc((size_t)cfg->nkeys * sm->sl);
+	sm->prep.pend_sig = malloc((size_t)cfg->nkeys * sm->vsl);
 	sm->com.pend_bm = malloc((size_t)cfg->nkeys * sm->nb);
-	sm->com.pend_sig = malloc((size_t)cfg->nkeys * sm->sl);
+	sm->com.pend_sig = malloc((size_t)cfg->nkeys * sm->vsl);
 	if (!sm->power || !sm->own || !sm->vc_seen || !sm->sigbuf || !sm->prep.pend_bm || !sm->prep.pend_sig ||
 	    !sm->com.pend_bm || !sm->com.pend_sig) {
 		fbft_free(sm);

@@ -28,6 +28,7 @@
 #define FBFT_MAX_KEYS 1024
 #define FBFT_BITMAP_MAX (FBFT_MAX_KEYS / 8)
 #define FBFT_SIG_MAX 96
+#define FBFT_VOTE_SIG_MAX 192
 #define FBFT_MAX_BLOCK (4u << 20)
 #define FBFT_OUT_MAX 32
 #define FBFT_EVIDENCE_MAX 16
@@ -55,6 +56,19 @@ struct fbft_crypto {
 	/* Every key whose bit is set in bitmap signed msg and agg aggregates them. */
 	int (*fast_aggregate_verify)(void *ctx, const uint8_t *bitmap, uint32_t nkeys,
 	                             const uint8_t *msg, size_t len, const uint8_t *agg);
+	/* Optional form of the signature that PREPARE and COMMIT votes carry,
+	 * vote_sig_len bytes (0: votes carry the sig_len-byte form). The leader
+	 * sums up to a quorum of votes per phase, and a form that is cheaper to
+	 * decode than sig_len bytes pays off there (BLS: uncompressed points, no
+	 * square root). to_vote converts a signature, from_vote converts back
+	 * (failing on a malformed vote), aggregate_votes sums n votes stored back
+	 * to back into a sig_len-byte aggregate (failing if any does not decode
+	 * or the sum is not a valid signature value). All three are required
+	 * when vote_sig_len is set. */
+	size_t vote_sig_len;
+	int (*to_vote)(void *ctx, const uint8_t *sig, uint8_t *vote);
+	int (*from_vote)(void *ctx, const uint8_t *vote, uint8_t *sig);
+	int (*aggregate_votes)(void *ctx, const uint8_t *votes, size_t n, uint8_t *out);
 };
 
 /* A quorum certificate: the keys in bitmap signed the prepare (or commit)
@@ -75,7 +89,7 @@ struct fbft_msg {
 	uint32_t sender;                    /* leader key: ANNOUNCE, PREPARED, COMMITTED, NEWVIEW */
 	uint8_t hash[FBFT_HASH_LEN];
 	uint8_t bitmap[FBFT_BITMAP_MAX];    /* signers of sig */
-	uint8_t sig[FBFT_SIG_MAX];          /* vote / aggregate / view-change signature */
+	uint8_t sig[FBFT_VOTE_SIG_MAX];     /* vote (vote form) / aggregate / view-change signature */
 	int has_cert;                       /* ANNOUNCE: parent commit; VIEWCHANGE: lock; NEWVIEW: justify */
 	struct fbft_cert cert;
 	const uint8_t *block;

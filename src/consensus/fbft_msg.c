@@ -139,8 +139,10 @@ static void get_block(struct rd *r, struct fbft_msg *m)
 
 static int valid_header(const struct fbft_msg *m)
 {
+	/* only votes have no certificate or message signature of the same length */
+	size_t max = m->type == FBFT_PREPARE || m->type == FBFT_COMMIT ? FBFT_VOTE_SIG_MAX : FBFT_SIG_MAX;
 	return m->type >= FBFT_ANNOUNCE && m->type <= FBFT_NEWVIEW && m->sig_len >= 1 &&
-	       m->sig_len <= FBFT_SIG_MAX && m->bitmap_len >= 1 && m->bitmap_len <= FBFT_BITMAP_MAX;
+	       m->sig_len <= max && m->bitmap_len >= 1 && m->bitmap_len <= FBFT_BITMAP_MAX;
 }
 
 int fbft_msg_encode(const struct fbft_msg *m, uint8_t *buf, size_t cap, size_t *len)

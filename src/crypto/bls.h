@@ -100,6 +100,8 @@ int bls_sig_from_bytes_uncompressed(const uint8_t in[BLS_SIG_UNCOMPRESSED_LEN],
  * see above). Public keys are a different matter: each must pass KeyValidate
  * on its own, which bls_pk_from_bytes does. */
 int bls_sig_from_bytes_unchecked(const uint8_t in[BLS_SIG_LEN], struct bls_signature *sig);
+int bls_sig_from_bytes_uncompressed_unchecked(const uint8_t in[BLS_SIG_UNCOMPRESSED_LEN],
+                                              struct bls_signature *sig);
 int bls_sig_check_subgroup(const struct bls_signature *sig);
 void bls_sig_to_bytes(const struct bls_signature *sig, uint8_t out[BLS_SIG_LEN]);
 void bls_sig_to_bytes_uncompressed(const struct bls_signature *sig,
@@ -131,6 +133,9 @@ int bls_aggregate_pks(const struct bls_public_key *pks, size_t n, struct bls_pub
  * -CN_EINVAL. About n times cheaper in subgroup checks than decoding each
  * with bls_sig_from_bytes and calling bls_aggregate_sigs. */
 int bls_aggregate_sigs_from_bytes(const uint8_t *in, size_t n, struct bls_signature *out);
+/* The same over uncompressed encodings (n * BLS_SIG_UNCOMPRESSED_LEN bytes):
+ * no square roots, so decoding is a few multiplications per signature. */
+int bls_aggregate_sigs_from_bytes_uncompressed(const uint8_t *in, size_t n, struct bls_signature *out);
 
 /* All n keys signed the same msg and sig is their aggregate. Requires proofs
  * of possession for the keys. n == 0 → -CN_EVERIFY. */

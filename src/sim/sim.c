@@ -428,7 +428,14 @@ static int resign_vote(struct sim *s, struct node *nd, struct fbft_msg *m)
 	for (uint32_t i = 0; i < nd->nkeys && cnt * sl + sl <= sizeof sigs; i++)
 		if (nd->crypto->sign(nd->crypto->ctx, nd->keys[i], pl, n, sigs + sl * cnt) == 0)
 			cnt++;
-	return cnt ? nd->crypto->aggregate(nd->crypto->ctx, sigs, cnt, m->sig) : -CN_EINVAL;
+	if (!cnt)
+		return -CN_EINVAL;
+	if (!nd->crypto->vote_sig_len)
+		return nd->crypto->aggregate(nd->crypto->ctx, sigs, cnt, m->sig);
+	/* votes carry the crypto's vote form (BLS: uncompressed) */
+	uint8_t agg[FBFT_SIG_MAX];
+	int rc = nd->crypto->aggregate(nd->crypto->ctx, sigs, cnt, agg);
+	return rc ? rc : nd->crypto->to_vote(nd->crypto->ctx, agg, m->sig);
 }
 
 static int ensure_scratch(struct sim *s, size_t n)

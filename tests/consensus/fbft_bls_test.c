@@ -54,6 +54,19 @@ Test(fbft_bls, adapter_sign_aggregate_verify)
 	cr_assert_neq(c->sign(c->ctx, 3, pl, 48, agg), 0, "no secret for key 3");
 	cr_assert_neq(c->verify(c->ctx, 1, pl, 48, sigs), 0);
 	cr_assert_eq(c->aggregate(c->ctx, sigs, 3, agg), 0);
+	/* the vote form (uncompressed) converts both ways and sums the same */
+	cr_assert_eq(c->vote_sig_len, 192);
+	uint8_t votes[3 * 192], back[96], agg2[96];
+	for (uint32_t i = 0; i < 3; i++) {
+		cr_assert_eq(c->to_vote(c->ctx, sigs + 96 * i, votes + 192 * i), 0);
+		cr_assert_eq(c->from_vote(c->ctx, votes + 192 * i, back), 0);
+		cr_assert(memcmp(back, sigs + 96 * i, 96) == 0);
+	}
+	cr_assert_eq(c->aggregate_votes(c->ctx, votes, 3, agg2), 0);
+	cr_assert(memcmp(agg, agg2, 96) == 0);
+	votes[192 + 191] ^= 1; /* off the curve */
+	cr_assert_neq(c->from_vote(c->ctx, votes + 192, back), 0);
+	cr_assert_neq(c->aggregate_votes(c->ctx, votes, 3, agg2), 0);
 	uint8_t bm[1] = {0x07};
 	cr_assert_eq(c->fast_aggregate_verify(c->ctx, bm, 4, pl, 48, agg), 0);
 	bm[0] = 0x0f;
@@ -101,31 +114,32 @@ Test(fbft_bls, simulator_with_real_signatures, .timeout = 240)
 	tu_report("simulator runs with BLS12-381, committee 4", runs);
 }
 
-/* A vote message from key k with signature sig (96 bytes). */
+/* A vote message from key k with signature sig (uncompressed, 192 bytes). */
 static size_t vote_bytes(uint32_t nkeys, uint8_t type, uint32_t k, const uint8_t hash[32], const uint8_t *sig,
                          uint8_t *buf, size_t cap)
 {
 	struct fbft_msg m;
 	memset(&m, 0, sizeof m);
 	m.type = type;
-	m.sig_len = BLS_SIG_LEN;
+	m.sig_len = BLS_SIG_UNCOMPRESSED_LEN;
 	m.bitmap_len = (uint16_t)((nkeys + 7) / 8);
 	m.height = 1;
 	memcpy(m.hash, hash, 32);
 	m.bitmap[k >> 3] |= (uint8_t)(1u << (k & 7));
-	memcpy(m.sig, sig, BLS_SIG_LEN);
+	memcpy(m.sig, sig, BLS_SIG_UNCOMPRESSED_LEN);
 	size_t len;
 	cr_assert_eq(fbft_msg_encode(&m, buf, cap, &len), 0);
 	return len;
 }
 
-static void honest_sig(const struct ring *r, uint8_t type, uint32_t k, const uint8_t hash[32], uint8_t sig[BLS_SIG_LEN])
+static void honest_sig(const struct ring *r, uint8_t type, uint32_t k, const uint8_t hash[32],
+                       uint8_t sig[BLS_SIG_UNCOMPRESSED_LEN])
 {
 	uint8_t pl[49];
 	size_t n = type == FBFT_PREPARE ? fbft_prepare_payload(1, 0, hash, pl) : fbft_commit_payload(1, 0, hash, pl);
 	struct bls_signature s;
 	bls_sign(&r->sk[k], pl, n, &s);
-	bls_sig_to_bytes(&s, sig);
+	bls_sig_to_bytes_uncompressed(&s, sig);
 }
 
 static const struct fbft_action *find_act(const struct fbft_out *o, int kind)
@@ -183,24 +197,28 @@ Test(fbft_bls, leader_drops_votes_outside_g2)
 	cr_assert_eq(fbft_msg_decode(a->data, a->len, &m), 0);
 	memcpy(hash, m.hash, 32);
 
-	/* a signature on E2 outside G2, found through the public API */
-	uint8_t bad[BLS_SIG_LEN] = {0}, offcurve[BLS_SIG_LEN] = {0};
-	int have_bad = 0, have_off = 0;
-	for (unsigned x = 1; x < 400 && !(have_bad && have_off); x++) {
+	/* a signature on E2 outside G2, found through the public API, and one
+	 * off the curve (a valid point with its y changed) */
+	uint8_t bad[BLS_SIG_UNCOMPRESSED_LEN] = {0}, offcurve[BLS_SIG_UNCOMPRESSED_LEN];
+	int have_bad = 0;
+	for (unsigned x = 1; x < 400 && !have_bad; x++) {
 		uint8_t b[BLS_SIG_LEN] = {0x80};
 		b[BLS_SIG_LEN - 1] = (uint8_t)x;
 		b[BLS_SIG_LEN - 2] = (uint8_t)(x >> 8);
 		struct bls_signature s;
-		if (bls_sig_from_bytes_unchecked(b, &s) == 0) {
-			if (!have_bad && bls_sig_check_subgroup(&s) != 0)
-				memcpy(bad, b, sizeof b), have_bad = 1;
-		} else if (!have_off) {
-			memcpy(offcurve, b, sizeof b), have_off = 1;
+		if (bls_sig_from_bytes_unchecked(b, &s) == 0 && bls_sig_check_subgroup(&s) != 0) {
+			bls_sig_to_bytes_uncompressed(&s, bad);
+			have_bad = 1;
 		}
 	}
-	cr_assert(have_bad && have_off);
+	cr_assert(have_bad);
+	honest_sig(&r, FBFT_COMMIT, 0, hash, offcurve);
+	offcurve[BLS_SIG_UNCOMPRESSED_LEN - 1] ^= 1;
+	struct bls_signature tmp;
+	cr_assert_neq(bls_sig_from_bytes_uncompressed_unchecked(bad, &tmp), -CN_EINVAL);
+	cr_assert_eq(bls_sig_from_bytes_uncompressed_unchecked(offcurve, &tmp), -CN_EINVAL);
 
-	uint8_t buf[1024], sig[BLS_SIG_LEN];
+	uint8_t buf[1024], sig[BLS_SIG_UNCOMPRESSED_LEN];
 	struct fbft_msg cert;
 	for (int phase = 0; phase < 2; phase++) {
 		uint8_t type = phase ? FBFT_COMMIT : FBFT_PREPARE;

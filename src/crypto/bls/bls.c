@@ -253,6 +253,16 @@ int bls_sig_from_bytes_unchecked(const uint8_t in[BLS_SIG_LEN], struct bls_signa
 	return 0;
 }
 
+int bls_sig_from_bytes_uncompressed_unchecked(const uint8_t in[BLS_SIG_UNCOMPRESSED_LEN],
+                                              struct bls_signature *sig)
+{
+	g2a a;
+	if (g2_decode_on_curve(&a, in, BLS_SIG_UNCOMPRESSED_LEN))
+		return -CN_EINVAL;
+	sig_out(sig, &a);
+	return 0;
+}
+
 int bls_sig_check_subgroup(const struct bls_signature *sig)
 {
 	g2a a;
@@ -419,7 +429,7 @@ int bls_aggregate_sigs(const struct bls_signature *sigs, size_t n, struct bls_si
  * is as strong as checking every term, at 1/n of the cost. Points off the
  * curve are still rejected one by one: the addition formulas are only a
  * group law on E2. */
-int bls_aggregate_sigs_from_bytes(const uint8_t *in, size_t n, struct bls_signature *out)
+static int aggregate_from_bytes(const uint8_t *in, size_t n, size_t len, struct bls_signature *out)
 {
 	g2a chunk[32], a;
 	g2p acc, p;
@@ -429,7 +439,7 @@ int bls_aggregate_sigs_from_bytes(const uint8_t *in, size_t n, struct bls_signat
 	for (size_t i = 0; i < n; i += 32) {
 		size_t m = n - i < 32 ? n - i : 32;
 		for (size_t j = 0; j < m; j++)
-			if (g2_decode_on_curve(&chunk[j], in + (i + j) * BLS_SIG_LEN, BLS_SIG_LEN))
+			if (g2_decode_on_curve(&chunk[j], in + (i + j) * len, len))
 				return -CN_EINVAL;
 		g2_sum_affine_vt(&p, chunk, m);
 		g2_add(&acc, &acc, &p);
@@ -439,6 +449,16 @@ int bls_aggregate_sigs_from_bytes(const uint8_t *in, size_t n, struct bls_signat
 		return -CN_EINVAL;
 	sig_out(out, &a);
 	return 0;
+}
+
+int bls_aggregate_sigs_from_bytes(const uint8_t *in, size_t n, struct bls_signature *out)
+{
+	return aggregate_from_bytes(in, n, BLS_SIG_LEN, out);
+}
+
+int bls_aggregate_sigs_from_bytes_uncompressed(const uint8_t *in, size_t n, struct bls_signature *out)
+{
+	return aggregate_from_bytes(in, n, BLS_SIG_UNCOMPRESSED_LEN, out);
 }
 
 /* Public keys are public: sum them with variable-time mixed additions, in
