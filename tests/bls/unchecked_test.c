@@ -160,3 +160,77 @@ Test(bls_unchecked, aggregate_from_bytes)
 	cr_assert_eq(bls_sig_check_subgroup(&p), -CN_EINVAL);
 	free(buf);
 }
+
+/* Uncompressed encodings (the form FBFT votes carry): the unchecked decoder
+ * rejects what the checked one rejects except points outside G2. */
+Test(bls_unchecked, uncompressed)
+{
+	uint8_t msg[] = "m", enc[BLS_SIG_UNCOMPRESSED_LEN], bad[BLS_SIG_LEN];
+	struct bls_signature s, t, u;
+	struct bls_secret_key sk;
+	uint8_t ikm[32] = {3};
+	cr_assert_eq(bls_keygen(ikm, 32, NULL, 0, &sk), 0);
+	bls_sign(&sk, msg, sizeof msg, &s);
+	bls_sig_to_bytes_uncompressed(&s, enc);
+	cr_assert_eq(bls_sig_from_bytes_uncompressed(enc, &t), 0);
+	cr_assert_eq(bls_sig_from_bytes_uncompressed_unchecked(enc, &u), 0);
+	cr_assert(bls_sig_equal(&s, &t) && bls_sig_equal(&s, &u));
+
+	/* every single-bit change: both reject, or (only) the subgroup differs */
+	size_t rejected = 0;
+	for (size_t bit = 0; bit < 8 * sizeof enc; bit += 3) {
+		uint8_t e[BLS_SIG_UNCOMPRESSED_LEN];
+		memcpy(e, enc, sizeof e);
+		e[bit / 8] ^= (uint8_t)(1u << (bit % 8));
+		int checked = bls_sig_from_bytes_uncompressed(e, &t) == 0;
+		int unchecked = bls_sig_from_bytes_uncompressed_unchecked(e, &u) == 0;
+		cr_assert(!checked || unchecked);
+		if (unchecked)
+			cr_assert_eq(checked, bls_sig_check_subgroup(&u) == 0);
+		rejected += !unchecked;
+	}
+	cr_assert_gt(rejected, 100); /* a changed x or y is off the curve */
+
+	/* a point of E2 outside G2 */
+	non_subgroup_sig(1, bad);
+	cr_assert_eq(bls_sig_from_bytes_unchecked(bad, &u), 0);
+	bls_sig_to_bytes_uncompressed(&u, enc);
+	cr_assert_eq(bls_sig_from_bytes_uncompressed(enc, &t), -CN_EINVAL);
+	cr_assert_eq(bls_sig_from_bytes_uncompressed_unchecked(enc, &t), 0);
+	cr_assert(bls_sig_equal(&t, &u));
+	cr_assert_eq(bls_aggregate_sigs_from_bytes_uncompressed(enc, 1, &t), -CN_EINVAL);
+
+	/* flags: compressed flag set, or infinity with a nonzero body */
+	bls_sig_to_bytes_uncompressed(&s, enc);
+	enc[0] |= 0x80;
+	cr_assert_eq(bls_sig_from_bytes_uncompressed_unchecked(enc, &t), -CN_EINVAL);
+	enc[0] = (uint8_t)((enc[0] & 0x1f) | 0x40);
+	cr_assert_eq(bls_sig_from_bytes_uncompressed_unchecked(enc, &t), -CN_EINVAL);
+	memset(enc, 0, sizeof enc);
+	enc[0] = 0x40;
+	cr_assert_eq(bls_sig_from_bytes_uncompressed_unchecked(enc, &t), 0);
+	cr_assert_eq(bls_sig_from_bytes_uncompressed(enc, &u), 0);
+	cr_assert(bls_sig_equal(&t, &u));
+	/* y >= p */
+	bls_sig_to_bytes_uncompressed(&s, enc);
+	memset(enc + 96, 0xff, 48);
+	enc[96] &= 0x1f;
+	cr_assert_eq(bls_sig_from_bytes_uncompressed_unchecked(enc, &t), -CN_EINVAL);
+	cr_assert_eq(bls_sig_from_bytes_uncompressed(enc, &t), -CN_EINVAL);
+
+	/* the uncompressed aggregate equals the compressed one */
+	enum { N = 5 };
+	uint8_t cbuf[N * BLS_SIG_LEN], ubuf[N * BLS_SIG_UNCOMPRESSED_LEN];
+	for (int i = 0; i < N; i++) {
+		ikm[1] = (uint8_t)i;
+		cr_assert_eq(bls_keygen(ikm, 32, NULL, 0, &sk), 0);
+		bls_sign(&sk, msg, sizeof msg, &s);
+		bls_sig_to_bytes(&s, cbuf + i * BLS_SIG_LEN);
+		bls_sig_to_bytes_uncompressed(&s, ubuf + i * BLS_SIG_UNCOMPRESSED_LEN);
+	}
+	cr_assert_eq(bls_aggregate_sigs_from_bytes(cbuf, N, &t), 0);
+	cr_assert_eq(bls_aggregate_sigs_from_bytes_uncompressed(ubuf, N, &u), 0);
+	cr_assert(bls_sig_equal(&t, &u));
+	ubuf[2 * BLS_SIG_UNCOMPRESSED_LEN + 100] ^= 4;
+	cr_assert_eq(bls_aggregate_sigs_from_bytes_uncompressed(ubuf, N, &u), -CN_EINVAL);
+}
