@@ -31,12 +31,16 @@ int cli_rpc(int argc, char **argv)
 	uint64_t shard = 0, port = 0, threads = 4, max_body = 5u << 20, max_batch = 100,
 		 max_lag = 5, best = 0, inflight = 256;
 	const char *rate_s = "0", *burst_s = "0";
+	int ws = 1;
+	uint64_t ws_port = 0;
 	struct cn_flag flags[] = {
 		{"datadir", CN_FLAG_STRING, &datadir, "DIR", "data directory holding <network>/shard<S>", 0},
 		{"network", CN_FLAG_STRING, &network, "NAME", "mainnet, testnet, partner or localnet", 0},
 		{"shard", CN_FLAG_UINT, &shard, "S", "shard to serve", 0},
 		{"http.addr", CN_FLAG_STRING, &addr, "IP", "IPv4 address to listen on", 0},
-		{"http.port", CN_FLAG_UINT, &port, "PORT", "HTTP port (default 9500; localnet 9500+10*S; 0 = any free port)", 0},
+		{"http.port", CN_FLAG_UINT, &port, "PORT", "HTTP port (default 9500; localnet 9500+2*S; 0 = any free port)", 0},
+		{"ws", CN_FLAG_BOOL, &ws, NULL, "also listen for WebSocket on --ws.port (always accepted on the HTTP port)", 0},
+		{"ws.port", CN_FLAG_UINT, &ws_port, "PORT", "WebSocket port (default 9800; localnet 9800+2*S; 0 = any free port)", 0},
 		{"http.cors", CN_FLAG_STRING, &cors, "ORIGIN", "Access-Control-Allow-Origin", 0},
 		{"http.threads", CN_FLAG_UINT, &threads, "N", "server threads", 0},
 		{"rate", CN_FLAG_STRING, &rate_s, "R", "requests per second per client IP (0: unlimited)", 0},
@@ -89,7 +93,7 @@ int cli_rpc(int argc, char **argv)
 		fprintf(stderr, "canon rpc: --burst: '%s' is not a number\n", burst_s);
 		return 2;
 	}
-	if (port > 65535 || threads == 0 || threads > 1024 || !max_body || !max_batch || !inflight) {
+	if (port > 65535 || ws_port > 65535 || threads == 0 || threads > 1024 || !max_body || !max_batch || !inflight) {
 		fprintf(stderr, "canon rpc: a port, thread count or limit is out of range\n");
 		return 2;
 	}
@@ -97,6 +101,10 @@ int cli_rpc(int argc, char **argv)
 	for (struct cn_flag *f = flags; f->name; f++)
 		if (!strcmp(f->name, "http.port"))
 			port_given = f->set;
+	int ws_port_given = 0;
+	for (struct cn_flag *f = flags; f->name; f++)
+		if (!strcmp(f->name, "ws.port"))
+			ws_port_given = f->set;
 	int best_given = 0;
 	for (struct cn_flag *f = flags; f->name; f++)
 		if (!strcmp(f->name, "peer-height"))
@@ -131,6 +139,8 @@ int cli_rpc(int argc, char **argv)
 		.rate = rate,
 		.burst = burst,
 		.health_max_lag = max_lag,
+		.ws_listen = ws,
+		.ws_port = ws_port_given ? (uint16_t)ws_port : rpc_default_ws_port(np->name, (uint32_t)shard),
 		.limits = {.max_body = max_body, .max_batch = max_batch},
 	};
 	struct rpc_backend be = {0};
@@ -154,6 +164,8 @@ int cli_rpc(int argc, char **argv)
 	}
 	printf("canon rpc: serving %s shard %u from %s on http://%s:%u\n", np->name,
 	       (unsigned)shard, path, addr, (unsigned)rpc_server_port(srv));
+	if (ws)
+		printf("canon rpc: websocket on ws://%s:%u\n", addr, (unsigned)rpc_server_ws_port(srv));
 	fflush(stdout);
 	int sig;
 	sigwait(&set, &sig);

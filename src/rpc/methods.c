@@ -1075,7 +1075,7 @@ static void endpoint(struct rpc_call *c, const char *scheme, uint32_t shard, int
 		         !strcmp(net, "mainnet") ? "t" : "b");
 	else
 		snprintf(b, sizeof b, "%s://127.0.0.1:%u", scheme,
-		         (unsigned)rpc_default_port(net, shard) + (ws ? 300u : 0u));
+		         (unsigned)(ws ? rpc_default_ws_port(net, shard) : rpc_default_port(net, shard)));
 	rpc_jw_str(c->w, b);
 }
 
@@ -1411,8 +1411,15 @@ int rpc_health(struct rpc_handler *h, uint64_t max_lag, struct rpc_jw *w, int *o
 uint16_t rpc_default_port(const char *network, uint32_t shard)
 {
 	/* Harmony's HTTP RPC port is the node's base port + 500 (9000 + 500);
-	 * a localnet runs one node per shard on base ports 9000, 9010, ... */
+	 * its localnet advertises 9500 + 2i for shard i (reference §10). */
 	if (network && !strcmp(network, "localnet"))
-		return (uint16_t)(9500 + 10 * (shard & 0xfff));
+		return (uint16_t)(9500 + 2 * (shard & 0xff));
 	return 9500;
+}
+
+uint16_t rpc_default_ws_port(const char *network, uint32_t shard)
+{
+	if (network && !strcmp(network, "localnet"))
+		return (uint16_t)(9800 + 2 * (shard & 0xff));
+	return 9800;
 }

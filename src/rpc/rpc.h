@@ -132,13 +132,18 @@ struct rpc_server_config {
 	const char *addr;       /* IPv4 address to bind; NULL: 127.0.0.1 */
 	uint16_t port;          /* 0: an ephemeral port (see rpc_server_port) */
 	const char *cors_origin;/* Access-Control-Allow-Origin; NULL: "*" */
-	unsigned threads;       /* MHD thread pool; 0 picks 4 */
+	unsigned threads;       /* MHD thread pool; 0 picks 4; at least 2 */
 	unsigned max_inflight;  /* requests being served at once; 0 picks 256 */
 	unsigned conn_timeout_s;/* idle/slow connection timeout; 0 picks 30 */
 	double rate;            /* requests per second per client IP; 0: unlimited */
 	double burst;           /* bucket size; 0 picks max(rate, 1) */
 	uint64_t health_max_lag;/* blocks; 0 picks 5 */
 	unsigned max_ws_conns;  /* WebSocket connections (a thread each); 0 picks 64 */
+	/* WebSocket upgrades are accepted on the HTTP port; with ws_listen set
+	 * the server also listens on ws_port (0: an ephemeral port), Harmony's
+	 * separate WebSocket port. */
+	int ws_listen;
+	uint16_t ws_port;
 	struct rpc_limits limits;
 };
 
@@ -147,14 +152,16 @@ struct rpc_server;
 int rpc_server_start(struct rpc_server **out, struct store *st, const struct netparams *np,
                      uint32_t shard, const struct rpc_server_config *cfg,
                      const struct rpc_backend *be);
-/* The port actually bound. */
+/* The ports actually bound (ws: 0 without ws_listen). */
 uint16_t rpc_server_port(const struct rpc_server *s);
+uint16_t rpc_server_ws_port(const struct rpc_server *s);
 struct cn_metrics *rpc_server_metrics(struct rpc_server *s);
 void rpc_server_stop(struct rpc_server *s);
 
-/* The default HTTP port of a network's shard: 9500 (Harmony's base port
- * 9000 + 500), and on localnet 9500 + 10 * shard so that one machine can
- * serve every shard. */
+/* Default ports of a network's shard: HTTP 9500 and WebSocket 9800
+ * (Harmony's base port 9000 + 500 / + 800); on localnet 9500 + 2i and
+ * 9800 + 2i for shard i, as Harmony's localnet advertises them. */
 uint16_t rpc_default_port(const char *network, uint32_t shard);
+uint16_t rpc_default_ws_port(const char *network, uint32_t shard);
 
 #endif

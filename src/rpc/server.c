@@ -32,7 +32,8 @@ struct rl_slot {
 };
 
 struct rpc_server {
-	struct MHD_Daemon *d;
+	struct MHD_Daemon *d, *dws;
+	uint16_t ws_port;
 	struct rpc_handler *h;
 	struct cn_metrics *metrics;
 	struct rpc_server_config cfg;
@@ -270,6 +271,20 @@ static enum MHD_Result access_cb(void *cls, struct MHD_Connection *c, const char
 	return res;
 }
 
+static struct MHD_Daemon *start_daemon(struct rpc_server *s, struct sockaddr_in *sa,
+                                       unsigned threads)
+{
+	return MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL_LINUX_ONLY |
+	                                MHD_USE_ERROR_LOG | MHD_ALLOW_UPGRADE,
+	                        0, NULL, NULL, access_cb, s,
+	                        MHD_OPTION_SOCK_ADDR, (struct sockaddr *)sa,
+	                        MHD_OPTION_THREAD_POOL_SIZE, threads,
+	                        MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)s->cfg.conn_timeout_s,
+	                        MHD_OPTION_CONNECTION_LIMIT, (unsigned)(s->cfg.max_inflight * 4),
+	                        MHD_OPTION_NOTIFY_COMPLETED, completed, NULL,
+	                        MHD_OPTION_END);
+}
+
 int rpc_server_start(struct rpc_server **out, struct store *st, const struct netparams *np,
                      uint32_t shard, const struct rpc_server_config *cfg,
                      const struct rpc_backend *be)
@@ -279,8 +294,11 @@ int rpc_server_start(struct rpc_server **out, struct store *st, const struct net
 		return -CN_ENOMEM;
 	if (cfg)
 		s->cfg = *cfg;
+	/* libmicrohttpd ignores (and warns about) a pool of one. */
 	if (!s->cfg.threads)
 		s->cfg.threads = 4;
+	if (s->cfg.threads < 2)
+		s->cfg.threads = 2;
 	if (!s->cfg.max_inflight)
 		s->cfg.max_inflight = 256;
 	if (!s->cfg.conn_timeout_s)
@@ -321,26 +339,28 @@ int rpc_server_start(struct rpc_server **out, struct store *st, const struct net
 		rc = -CN_EINVAL;
 		goto fail;
 	}
-	s->d = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL_LINUX_ONLY |
-	                                MHD_USE_ERROR_LOG | MHD_ALLOW_UPGRADE,
-	                        0, NULL, NULL, access_cb, s,
-	                        MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&sa,
-	                        MHD_OPTION_THREAD_POOL_SIZE, (unsigned)s->cfg.threads,
-	                        MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)s->cfg.conn_timeout_s,
-	                        MHD_OPTION_CONNECTION_LIMIT, (unsigned)(s->cfg.max_inflight * 4),
-	                        MHD_OPTION_NOTIFY_COMPLETED, completed, NULL,
-	                        MHD_OPTION_END);
-	if (!s->d) {
+	if (!(s->d = start_daemon(s, &sa, s->cfg.threads))) {
 		rc = -CN_EIO;
 		goto fail;
 	}
 	const union MHD_DaemonInfo *di = MHD_get_daemon_info(s->d, MHD_DAEMON_INFO_BIND_PORT);
 	s->port = di ? di->port : s->cfg.port;
+	if (s->cfg.ws_listen) {
+		sa.sin_port = htons(s->cfg.ws_port);
+		if (!(s->dws = start_daemon(s, &sa, 2))) {
+			rc = -CN_EIO;
+			goto fail;
+		}
+		di = MHD_get_daemon_info(s->dws, MHD_DAEMON_INFO_BIND_PORT);
+		s->ws_port = di ? di->port : s->cfg.ws_port;
+	}
 	*out = s;
 	return 0;
 fail:
 	if (s->ws_ready)
 		rpc_ws_stop(&s->ws);
+	if (s->d)
+		MHD_stop_daemon(s->d);
 	rpc_handler_free(s->h);
 	if (s->metrics)
 		cn_metrics_free(s->metrics);
@@ -355,6 +375,11 @@ uint16_t rpc_server_port(const struct rpc_server *s)
 	return s->port;
 }
 
+uint16_t rpc_server_ws_port(const struct rpc_server *s)
+{
+	return s->ws_port;
+}
+
 struct cn_metrics *rpc_server_metrics(struct rpc_server *s)
 {
 	return s->metrics;
@@ -366,6 +391,8 @@ void rpc_server_stop(struct rpc_server *s)
 		return;
 	/* WebSocket threads first: they hand their sockets back to MHD. */
 	rpc_ws_stop(&s->ws);
+	if (s->dws)
+		MHD_stop_daemon(s->dws);
 	MHD_stop_daemon(s->d);
 	rpc_handler_free(s->h);
 	cn_metrics_free(s->metrics);

@@ -22,12 +22,13 @@ fetch(`http://127.0.0.1:${port}${path}`, opt).then(async r => console.log(r.stat
 
 rpc_start() { # log file, extra flags... ; sets rpc_pid and rpc_port
 	local log=$1; shift
-	"$canon" rpc --datadir "$rpc_dir/d" --network localnet --http.port 0 "$@" >"$log" 2>&1 &
+	"$canon" rpc --datadir "$rpc_dir/d" --network localnet --http.port 0 --ws.port 0 "$@" >"$log" 2>&1 &
 	rpc_pid=$!
-	rpc_port=
+	rpc_port= rpc_ws_port=
 	for _ in $(seq 50); do
 		rpc_port=$(grep -o 'http://127.0.0.1:[0-9]*' "$log" | sed 's/.*://')
-		[ -n "$rpc_port" ] && break
+		rpc_ws_port=$(grep -o 'ws://127.0.0.1:[0-9]*' "$log" | sed 's/.*://')
+		[ -n "$rpc_port" ] && [ -n "$rpc_ws_port" ] && break
 		sleep 0.1
 	done
 }
@@ -49,7 +50,7 @@ else
 	# Another process (canon chain gen) writes a block while ethers listens
 	# on the WebSocket: the notification must cross processes.
 	if [ -d tests/clients/node_modules/ethers ]; then
-		(cd tests/clients && exec node rpc_ethers_ws.mjs "ws://127.0.0.1:$rpc_port" 3) >"$rpc_dir/ws.out" 2>&1 &
+		(cd tests/clients && exec node rpc_ethers_ws.mjs "ws://127.0.0.1:$rpc_ws_port" 3) >"$rpc_dir/ws.out" 2>&1 &
 		ws_pid=$!
 		for _ in $(seq 100); do grep -q subscribed "$rpc_dir/ws.out" && break; sleep 0.1; done
 		"$canon" chain gen --datadir "$rpc_dir/d" --blocks 1 --txs 2 >/dev/null

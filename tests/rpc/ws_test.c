@@ -12,7 +12,7 @@ static struct rpc_server *S;
 static void setup(void)
 {
 	tnode_new(&N, 2, 2);
-	struct rpc_server_config cfg = {.limits = {.max_body = 4096}};
+	struct rpc_server_config cfg = {.limits = {.max_body = 4096}, .ws_listen = 1};
 	cr_assert_eq(rpc_server_start(&S, N.st, N.np, 0, &cfg, NULL), 0);
 }
 
@@ -25,10 +25,13 @@ static void teardown(void)
 TestSuite(rpc_ws, .init = setup, .fini = teardown);
 
 /* Connects and upgrades; returns the socket or -1. status gets the HTTP status. */
+static uint16_t ws_port_used;   /* 0: the HTTP port */
+
 static int ws_open(const char *version, int *status)
 {
 	int fd = socket(AF_INET, SOCK_STREAM, 0);
-	struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons(rpc_server_port(S))};
+	uint16_t port = ws_port_used ? ws_port_used : rpc_server_port(S);
+	struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons(port)};
 	inet_pton(AF_INET, "127.0.0.1", &sa.sin_addr);
 	cr_assert_eq(connect(fd, (struct sockaddr *)&sa, sizeof sa), 0);
 	struct timeval tv = {.tv_sec = 5};
@@ -160,8 +163,12 @@ Test(rpc_ws, accept_key_of_rfc6455)
 	cr_assert_str_eq(out, "s3pPLMBiTxaQ9kYGzzhZRbK+xOo=");
 }
 
+/* This one goes to the separate WebSocket listener (Harmony's 9800). */
 Test(rpc_ws, calls_fragments_ping_and_close)
 {
+	cr_assert_neq(rpc_server_ws_port(S), 0);
+	cr_assert_neq(rpc_server_ws_port(S), rpc_server_port(S));
+	ws_port_used = rpc_server_ws_port(S);
 	int st, fd = ws_open("13", &st);
 	cr_assert_eq(st, 101);
 	json_t *r = ws_call(fd, "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"eth_blockNumber\"}");
