@@ -998,7 +998,8 @@ static int m_send_raw(struct rpc_call *c)
 	}
 	uint8_t hash[32];
 	char msg[200] = "";
-	rc = c->h->be.submit_tx(c->h->be.ctx, raw, len, c->ns == RPC_NS_ETH, hash, msg, sizeof msg);
+	void *ctx = c->h->be.submit_ctx ? c->h->be.submit_ctx : c->h->be.ctx;
+	rc = c->h->be.submit_tx(ctx, raw, len, c->ns == RPC_NS_ETH, hash, msg, sizeof msg);
 	free(raw);
 	if (rc)
 		return fail(c, RPC_E_SERVER, "%s", msg[0] ? msg : "transaction refused");

@@ -96,7 +96,14 @@ struct rpc_backend {
 	 * server refuses eth_sendRawTransaction with a clear error. */
 	int (*submit_tx)(void *ctx, const uint8_t *raw, size_t len, int eth_form,
 	                 uint8_t hash[32], char *msg, size_t msgcap);
+	void *submit_ctx;       /* submit_tx's ctx; NULL: ctx above */
 };
+
+struct txpool;
+/* Sends eth_/hmy_sendRawTransaction to a src/txpool pool (borrowed):
+ * admitted txs answer with their hash, refusals with the pool's
+ * go-ethereum wording. */
+void rpc_backend_use_txpool(struct rpc_backend *be, struct txpool *pool);
 
 struct rpc_limits {
 	size_t max_body;        /* bytes; 0 picks 5 MiB (Harmony's limit) */

@@ -5,6 +5,7 @@
 #include "base/bytes.h"
 #include "codec/bech32.h"
 #include "core/core.h"
+#include "txpool/txpool.h"
 
 static struct tnode N;
 
@@ -348,4 +349,100 @@ Test(rpc_methods, send_raw_goes_to_the_pool)
 	}
 	cr_assert_eq(calls, 2);
 	rpc_handler_free(h);
+}
+
+/* ---- eth_sendRawTransaction into a real src/txpool pool ------------------ */
+
+static int rd_nonce(void *ctx, const uint8_t addr[CORE_ADDR_LEN], uint64_t *nonce)
+{
+	int rc = chain_nonce(ctx, addr, nonce);
+	if (rc == -CN_ENOTFOUND) {
+		*nonce = 0;
+		return 0;
+	}
+	return rc;
+}
+
+static int rd_balance(void *ctx, const uint8_t addr[CORE_ADDR_LEN], struct u256 *bal)
+{
+	int rc = chain_balance(ctx, addr, bal);
+	if (rc == -CN_ENOTFOUND) {
+		*bal = u256_from_u64(0);
+		return 0;
+	}
+	return rc;
+}
+
+static char *raw_param(const struct tx *tx)
+{
+	uint8_t *raw;
+	size_t len;
+	cr_assert_eq(tx_encode(tx, &raw, &len), 0);
+	char *hex = malloc(2 * len + 1), *params;
+	hex_encode(raw, len, hex);
+	cr_assert(asprintf(&params, "[\"0x%s\"]", hex) > 0);
+	free(hex);
+	free(raw);
+	return params;
+}
+
+Test(rpc_methods, send_raw_into_the_txpool)
+{
+	struct txpool_config cfg;
+	struct txpool *pool;
+	struct txpool_state_reader rd = {N.c, rd_nonce, rd_balance};
+	txpool_config_default(&cfg, N.np, 0);
+	cr_assert_eq(txpool_new(&pool, &cfg, &rd), 0);
+	struct rpc_backend be = {0};
+	rpc_backend_use_txpool(&be, pool);
+	struct rpc_handler *h;
+	cr_assert_eq(rpc_handler_new(&h, N.st, N.np, 0, NULL, &be, NULL), 0);
+
+	uint8_t sk[32], a[20], to[20] = {0xaa};
+	uint64_t nonce;
+	struct u256 v = u256_from_u64(1000);
+	cr_assert_eq(chain_localnet_account(2, sk, a), 0);
+	cr_assert_eq(chain_nonce(N.c, a, &nonce), 0);
+	cr_assert_gt(nonce, 0);
+
+	/* admitted: eth_ answers the Ethereum hash, hmy_ the Harmony hash */
+	struct tx t1, t2, old;
+	uint8_t eh[32], hh[32];
+	char want[67] = "0x";
+	cr_assert_eq(chain_sign_transfer(&t1, N.np, 0, 0, sk, nonce, to, &v), 0);
+	cr_assert_eq(tx_eth_hash(&t1, eh), 0);
+	hex_encode(eh, 32, want + 2);
+	char *p1 = raw_param(&t1);
+	json_t *r = tcall(h, "eth_sendRawTransaction", p1);
+	cr_assert_str_eq(json_string_value(tresult(r)), want);
+	json_decref(r);
+	cr_assert_eq(chain_sign_transfer(&t2, N.np, 0, 0, sk, nonce + 1, to, &v), 0);
+	cr_assert_eq(tx_hash(&t2, hh), 0);
+	hex_encode(hh, 32, want + 2);
+	char *p2 = raw_param(&t2);
+	r = tcall(h, "hmy_sendRawTransaction", p2);
+	cr_assert_str_eq(json_string_value(tresult(r)), want);
+	json_decref(r);
+
+	/* refusals carry the pool's go-ethereum words */
+	r = tcall(h, "eth_sendRawTransaction", p1);
+	cr_assert_eq(terr_code(r), RPC_E_SERVER);
+	cr_assert(!strncmp(terr_msg(r), "already known", 13), "%s", terr_msg(r));
+	json_decref(r);
+	cr_assert_eq(chain_sign_transfer(&old, N.np, 0, 0, sk, nonce - 1, to, &v), 0);
+	char *p3 = raw_param(&old);
+	r = tcall(h, "eth_sendRawTransaction", p3);
+	cr_assert(!strncmp(terr_msg(r), "nonce too low", 13), "%s", terr_msg(r));
+	json_decref(r);
+	size_t pending, queued;
+	txpool_stats(pool, &pending, &queued);
+	cr_assert_eq(pending, 2);
+	free(p1);
+	free(p2);
+	free(p3);
+	tx_free(&t1);
+	tx_free(&t2);
+	tx_free(&old);
+	rpc_handler_free(h);
+	txpool_free(pool);
 }
