@@ -87,8 +87,10 @@ int bls_sig_from_bytes_uncompressed(const uint8_t in[BLS_SIG_UNCOMPRESSED_LEN],
                                     struct bls_signature *sig);
 
 /* Decoding without the subgroup check, for signatures that will only be
- * summed: it rejects exactly what bls_sig_from_bytes rejects (length, flags,
- * x >= p, x with no point on E2) except points of E2 outside G2. Such a value
+ * summed: each rejects exactly what its checked counterpart rejects (flags,
+ * coordinates >= p, no point on E2 with that x / (x, y) not on E2) except
+ * points of E2 outside G2. The uncompressed form needs no square root, which
+ * is why FBFT votes carry it (docs/consensus.md). Such a value
  * must not be verified, stored or forwarded on its own until
  * bls_sig_check_subgroup (0 if sig is in G2, -CN_EINVAL if not) accepts it.
  * Why skipping the check is sound for aggregation: FastAggregateVerify only
