@@ -97,6 +97,16 @@ static int rl_take(struct rpc_server *s, const struct sockaddr *sa)
 	return ok;
 }
 
+/* Each WebSocket message spends a token like an HTTP request does. */
+static int ws_allow(void *ctx, const struct sockaddr *client)
+{
+	struct rpc_server *s = ctx;
+	int ok = rl_take(s, client);
+	if (!ok && s->m_limited)
+		cn_counter_inc(s->m_limited);
+	return ok;
+}
+
 /* ---- responses ---------------------------------------------------------- */
 
 struct req {
@@ -329,6 +339,8 @@ int rpc_server_start(struct rpc_server **out, struct store *st, const struct net
 		goto fail;
 
 	rpc_ws_init(&s->ws, s->h, s->h->lim.max_body, s->cfg.max_ws_conns ? s->cfg.max_ws_conns : 64);
+	s->ws.allow = ws_allow;
+	s->ws.allow_ctx = s;
 	s->ws_ready = 1;
 
 	struct sockaddr_in sa;

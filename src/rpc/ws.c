@@ -8,6 +8,7 @@
  * opcodes, fragmented or long control frames and messages above the body
  * limit close the connection with the status code RFC 6455 names. */
 #include <errno.h>
+#include <netinet/in.h>
 #include <nettle/base64.h>
 #include <nettle/sha1.h>
 #include <poll.h>
@@ -48,6 +49,8 @@ struct ws_conn {
 	int msg_open;
 	struct rpc_session sess;
 	struct rpc_jw w, note;
+	struct sockaddr_storage client;
+	int have_client;
 };
 
 static int send_all(int fd, const uint8_t *p, size_t n)
@@ -95,6 +98,12 @@ static void send_close(int fd, unsigned code)
 /* One complete text message: a JSON-RPC body. */
 static int on_message(struct ws_conn *c, const uint8_t *p, size_t n)
 {
+	if (c->ws->allow && c->have_client &&
+	    !c->ws->allow(c->ws->allow_ctx, (const struct sockaddr *)&c->client)) {
+		rpc_jw_reset(&c->w);
+		rpc_write_error(&c->w, NULL, RPC_E_LIMIT, "rate limit exceeded");
+		return c->w.err ? -1 : send_frame(c->fd, 1, c->w.p, c->w.len);
+	}
 	int rc = rpc_handle_session(c->ws->h, (const char *)p, n, &c->w, &c->sess);
 	if (rc)
 		return -1;
@@ -318,6 +327,14 @@ static void upgraded(void *cls, struct MHD_Connection *connection, void *con_cls
 		pthread_cond_broadcast(&ws->cv);
 		pthread_mutex_unlock(&ws->mu);
 		return;
+	}
+	const union MHD_ConnectionInfo *ci =
+		MHD_get_connection_info(connection, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+	if (ci && ci->client_addr) {
+		size_t sl = ci->client_addr->sa_family == AF_INET6 ? sizeof(struct sockaddr_in6)
+		                                                    : sizeof(struct sockaddr_in);
+		memcpy(&c->client, ci->client_addr, sl);
+		c->have_client = 1;
 	}
 	c->ws = ws;
 	c->fd = sock;

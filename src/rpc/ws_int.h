@@ -5,6 +5,7 @@
 #include <microhttpd.h>
 #include <pthread.h>
 #include <stdatomic.h>
+#include <sys/socket.h>
 
 #include "rpc/rpc_int.h"
 
@@ -16,6 +17,9 @@ struct rpc_ws {
 	pthread_mutex_t mu;
 	pthread_cond_t cv;
 	unsigned nconns;         /* upgraded connections alive (threads running) */
+	/* The server's per-client rate limit, asked once per message. */
+	int (*allow)(void *ctx, const struct sockaddr *client);
+	void *allow_ctx;
 };
 
 void rpc_ws_init(struct rpc_ws *ws, struct rpc_handler *h, size_t max_msg, unsigned max_conns);

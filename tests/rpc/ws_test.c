@@ -317,3 +317,33 @@ Test(rpc_ws, hostile_frames_close_with_the_right_status)
 	cr_assert_eq(r.status, 200);
 	thttp_free(&r);
 }
+
+/* WebSocket messages spend the client's tokens too: a burst is answered
+ * with -32005 errors on a connection that stays open. */
+Test(rpc_ws, messages_are_rate_limited)
+{
+	struct rpc_server *s2;
+	struct rpc_server_config cfg = {.rate = 2, .burst = 3};
+	cr_assert_eq(rpc_server_start(&s2, N.st, N.np, 0, &cfg, NULL), 0);
+	ws_port_used = rpc_server_port(s2);
+	int st, fd = ws_open("13", &st);     /* the upgrade spends one token */
+	cr_assert_eq(st, 101);
+	int ok = 0, limited = 0;
+	for (int i = 0; i < 10; i++) {
+		json_t *r = ws_call(fd, "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"eth_chainId\"}");
+		if (json_object_get(r, "result"))
+			ok++;
+		else if (terr_code(r) == RPC_E_LIMIT)
+			limited++;
+		json_decref(r);
+	}
+	cr_assert_geq(limited, 6, "ok %d limited %d", ok, limited);
+	cr_assert_geq(ok, 1);
+	usleep(1100000);                     /* two tokens come back */
+	json_t *r = ws_call(fd, "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"eth_chainId\"}");
+	cr_assert_not_null(json_object_get(r, "result"));
+	json_decref(r);
+	close(fd);
+	ws_port_used = 0;
+	rpc_server_stop(s2);
+}
