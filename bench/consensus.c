@@ -2,7 +2,8 @@
  *
  * One height is run between a leader state machine and one validator state
  * machine; the votes of the other committee keys are signed outside the timed
- * region and fed to the leader: for leader_ms_N each key in its own message
+ * region (uncompressed signatures, the form fbft_bls votes carry) and fed to
+ * the leader: for leader_ms_N each key in its own message
  * (the worst case: no multi-key aggregation by the voters), for
  * leader_ms_N_multikey10 ten keys per message (multi-BLS nodes). Timed: every fbft_step of
  * the leader (propose, announce, all incoming votes, prepared, committed) and
