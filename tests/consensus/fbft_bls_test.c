@@ -220,6 +220,19 @@ Test(fbft_bls, leader_drops_votes_outside_g2)
 
 	uint8_t buf[1024], sig[BLS_SIG_UNCOMPRESSED_LEN];
 	struct fbft_msg cert;
+	{
+		/* a vote in the 96-byte compressed form is not a vote here */
+		struct bls_signature s;
+		struct fbft_msg v;
+		honest_sig(&r, FBFT_PREPARE, 6, hash, sig);
+		cr_assert_eq(bls_sig_from_bytes_uncompressed(sig, &s), 0);
+		size_t len = vote_bytes(N, FBFT_PREPARE, 6, hash, sig, buf, sizeof buf);
+		cr_assert_eq(fbft_msg_decode(buf, len, &v), 0);
+		v.sig_len = BLS_SIG_LEN;
+		bls_sig_to_bytes(&s, v.sig);
+		cr_assert_eq(fbft_msg_encode(&v, buf, sizeof buf, &len), 0);
+		cr_assert_eq(feed(ls, &lo, buf, len, &cert), 0);
+	}
 	for (int phase = 0; phase < 2; phase++) {
 		uint8_t type = phase ? FBFT_COMMIT : FBFT_PREPARE;
 		/* key 0 claims a vote with a non-G2 (prepare) or off-curve (commit)
