@@ -233,6 +233,13 @@ int chain_block_rlp_at(struct chain *c, uint64_t number, uint8_t **out, size_t *
 /* The receipts of a block by hash (caller frees each and the array). */
 int chain_receipts(struct chain *c, const uint8_t hash[CORE_HASH_LEN], struct receipt **out,
                    size_t *n);
+
+/* Readers inside a transaction the caller holds: RPC readers open their own
+ * read-only snapshot per request (often in another process) and read the
+ * chain's records through these, so the record layout stays private here. */
+int chain_txn_head_hash(struct store_txn *t, uint8_t out[CORE_HASH_LEN]);
+int chain_txn_receipts(struct store_txn *t, const uint8_t block_hash[CORE_HASH_LEN],
+                       struct receipt **out, size_t *n);
 /* Where a tx is (its Harmony or Ethereum hash). */
 int chain_tx_lookup(struct chain *c, const uint8_t tx_hash[CORE_HASH_LEN],
                     uint8_t block_hash[CORE_HASH_LEN], uint64_t *number, uint32_t *index);

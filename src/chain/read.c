@@ -102,19 +102,32 @@ int chain_block_rlp_at(struct chain *c, uint64_t number, uint8_t **out, size_t *
 	return rc;
 }
 
-static int receipts_get(struct store_txn *t, const uint8_t hash[32], struct receipt **out,
-                        size_t *n)
+int chain_txn_receipts(struct store_txn *t, const uint8_t block_hash[CORE_HASH_LEN],
+                       struct receipt **out, size_t *n)
 {
 	const uint8_t *v;
 	size_t len;
-	int rc = store_get(t, STORE_RECEIPTS, hash, 32, &v, &len);
+	int rc = store_get(t, STORE_RECEIPTS, block_hash, 32, &v, &len);
 	return rc ? rc : chain_receipts_decode(v, len, out, n);
+}
+
+int chain_txn_head_hash(struct store_txn *t, uint8_t out[CORE_HASH_LEN])
+{
+	const uint8_t *v;
+	size_t len;
+	int rc = store_get(t, STORE_META, CHAIN_META_HEAD, strlen(CHAIN_META_HEAD), &v, &len);
+	if (rc)
+		return rc;
+	if (len != CORE_HASH_LEN)
+		return -CN_EINVAL;
+	memcpy(out, v, CORE_HASH_LEN);
+	return 0;
 }
 
 int chain_receipts(struct chain *c, const uint8_t hash[CORE_HASH_LEN], struct receipt **out,
                    size_t *n)
 {
-	WITH_READ(c, t, receipts_get(t, hash, out, n));
+	WITH_READ(c, t, chain_txn_receipts(t, hash, out, n));
 }
 
 static int lookup(struct store_txn *t, const uint8_t txh[32], uint8_t bh[32], uint64_t *number,
@@ -257,7 +270,7 @@ static int verify(struct chain *c, struct store_txn *t, struct chain_why *why)
 		struct receipt *r = NULL;
 		size_t nr = 0;
 		if (!bad) {
-			bad = receipts_get(t, h, &r, &nr) != 0 || nr != b.ntxs;
+			bad = chain_txn_receipts(t, h, &r, &nr) != 0 || nr != b.ntxs;
 			for (size_t i = 0; i < nr; i++)
 				receipt_free(&r[i]);
 			free(r);

@@ -11,6 +11,7 @@
 
 #include "base/bytes.h"
 #include "base/err.h"
+#include "chain/chain.h"
 #include "codec/bech32.h"
 #include "codec/rlp.h"
 #include "core/core.h"
@@ -20,9 +21,6 @@
 #include "store/store.h"
 
 #define CLIENT_VERSION "canon/v0.1.0"
-
-/* The chain's head pointer in STORE_META (written by src/chain). */
-#define HEAD_KEY "chain-head"
 
 /* keccak256(rlp([])): the uncle hash of a block without uncles. */
 static const uint8_t empty_uncles[32] = {
@@ -204,17 +202,12 @@ static int read_header(struct rpc_call *c, const uint8_t hash[32], struct header
 
 static int head(struct rpc_call *c, uint64_t *number, uint8_t hash[32], struct header *h)
 {
-	const uint8_t *v;
-	size_t len;
 	struct header tmp;
 	memset(&tmp, 0, sizeof tmp);
-	int rc = store_get(c->t, STORE_META, HEAD_KEY, strlen(HEAD_KEY), &v, &len);
+	uint8_t hh[32];
+	int rc = chain_txn_head_hash(c->t, hh);
 	if (rc)
 		return rc;
-	if (len != 32)
-		return -CN_EINVAL;
-	uint8_t hh[32];
-	memcpy(hh, v, 32);
 	if (hash)
 		memcpy(hash, hh, 32);
 	if ((rc = read_header(c, hh, &tmp)))
@@ -278,36 +271,6 @@ static int block_by_hash(struct rpc_call *c, const uint8_t hash[32], struct bloc
 	}
 	if (size)
 		*size = block_size(hv, hl, bv, bl);
-	return 0;
-}
-
-static int receipts_get(struct rpc_call *c, const uint8_t hash[32], struct receipt **out,
-                        size_t *n)
-{
-	const uint8_t *v;
-	size_t len, count;
-	struct rlp_item it;
-	struct rlp_cursor cur;
-	*out = NULL;
-	*n = 0;
-	int rc = store_get(c->t, STORE_RECEIPTS, hash, 32, &v, &len);
-	if (rc || (rc = rlp_decode_one(v, len, &it)) || (rc = rlp_list_count(&it, &count)) ||
-	    (rc = rlp_enter(&it, &cur)))
-		return rc;
-	struct receipt *r = calloc(count ? count : 1, sizeof *r);
-	if (!r)
-		return -CN_ENOMEM;
-	for (size_t i = 0; i < count; i++) {
-		struct rlp_item x;
-		if ((rc = rlp_next(&cur, &x)) || (rc = receipt_decode(&r[i], x.raw, x.raw_len))) {
-			for (size_t j = 0; j < i; j++)
-				receipt_free(&r[j]);
-			free(r);
-			return rc;
-		}
-	}
-	*out = r;
-	*n = count;
 	return 0;
 }
 
@@ -793,7 +756,7 @@ static int m_receipt(struct rpc_call *c)
 	size_t nr = 0;
 	if ((rc = block_by_hash(c, bh, &b, NULL)))
 		return rc < 0 ? rc : fail(c, RPC_E_INTERNAL, "indexed block missing");
-	if ((rc = receipts_get(c, bh, &r, &nr)))
+	if ((rc = chain_txn_receipts(c->t, bh, &r, &nr)))
 		goto out;
 	if (index >= b.ntxs || index >= nr) {
 		rc = fail(c, RPC_E_INTERNAL, "tx index %u beyond its block", index);
