@@ -62,6 +62,7 @@ struct net_mcast {
 	struct msender *senders;
 	struct mout *outs;
 	uint64_t next_id, srtt;
+	uint64_t drain_us;         /* when the bytes emitted so far will have left */
 	struct cn_prng prng;
 	struct rq_plan_cache *cache;
 };
@@ -258,6 +259,17 @@ static void emit(struct net_mcast *sm, struct net_msg_out *out, uint32_t peer, u
 		return;
 	sm->st.datagrams_out++;
 	sm->st.bytes_out += len;
+	uint64_t rate = sm->cfg.pace_bytes_per_ms;
+	if (rate)
+		sm->drain_us += (uint64_t)len * 1000 / rate + 1;
+}
+
+static uint64_t pace_base(struct net_mcast *sm, uint64_t now)
+{
+	if (!sm->cfg.pace_bytes_per_ms)
+		return now;
+	uint64_t t = (sm->drain_us + 999) / 1000;
+	return t > now ? t : now;
 }
 
 /* The transfer length of a raw OTI (40 bits, RFC 6330 3.3.2), read before
@@ -336,7 +348,7 @@ static int do_send(struct net_mcast *sm, uint64_t now, const struct net_mcast_in
 	o->s = s;
 	o->esi_lim = esi_limit(sm->cfg.n, s, o->k);
 	o->deadline_ms = in->deadline_ms;
-	o->next_ms = now + 2 * sm->srtt;
+	o->next_ms = 0; /* set once the burst is queued */
 	if (in->msg_id_out)
 		*in->msg_id_out = o->id;
 	sm->st.sent_msgs++;
@@ -346,6 +358,7 @@ static int do_send(struct net_mcast *sm, uint64_t now, const struct net_mcast_in
 		for (uint32_t j = 0; j < sm->cfg.n - 1; j++)
 			send_symbol(sm, o, member_at(sm, j), j * s + i, out);
 	o->next_esi = (sm->cfg.n - 1) * s;
+	o->next_ms = pace_base(sm, now) + 3 * sm->srtt;
 	return 0;
 }
 
@@ -362,7 +375,7 @@ static void repair_round(struct net_mcast *sm, uint64_t now, struct mout *o, str
 	o->rounds++;
 	uint64_t half = sm->srtt / 2;
 	unsigned shift = o->rounds < BACKOFF_MAX_SHIFT ? o->rounds : BACKOFF_MAX_SHIFT;
-	o->next_ms = now + ((half ? half : 1) << shift);
+	o->next_ms = pace_base(sm, now) + ((half ? half : 1) << shift);
 }
 
 /* ---- receiving ------------------------------------------------------------------- */
@@ -622,6 +635,8 @@ static uint64_t next_timer(const struct net_mcast *sm)
 int net_mcast_step(struct net_mcast *sm, uint64_t now, const struct net_mcast_input *in, struct net_msg_out *out)
 {
 	int rc = 0;
+	if (sm->cfg.pace_bytes_per_ms && sm->drain_us < now * 1000)
+		sm->drain_us = now * 1000;
 	switch (in->kind) {
 	case NET_MCAST_IN_SEND:
 		rc = do_send(sm, now, in, out);
@@ -654,6 +669,8 @@ int net_mcast_step(struct net_mcast *sm, uint64_t now, const struct net_mcast_in
 	case NET_MCAST_IN_RTT:
 		if (in->rtt_ms)
 			sm->srtt = (sm->srtt * 7 + in->rtt_ms) / 8;
+		if (in->rate_bytes_per_ms)
+			sm->cfg.pace_bytes_per_ms = in->rate_bytes_per_ms;
 		if (!sm->srtt)
 			sm->srtt = 1;
 		break;

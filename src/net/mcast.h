@@ -22,10 +22,12 @@
  * has decoded it stops checking relays for that message at all.
  *
  * The sender keeps adding repair symbols, each to a random member (who
- * relays it), first two smoothed RTTs after the send (one hop to a member
- * plus one relay hop, with room for the decode), then every half RTT with
- * exponential backoff (up to 8x), until the application reports that a
- * quorum has the message (NET_MCAST_IN_QUORUM) or the deadline passes.
+ * relays it), first three smoothed RTTs after the send (the sender cannot
+ * hear of a quorum before a hop to the members, a relay hop and a hop back,
+ * 1.5 RTT; the rest is margin for transmission and decoding), then every
+ * half RTT with exponential backoff (up to 8x), until the application
+ * reports that a quorum has the message (NET_MCAST_IN_QUORUM) or the
+ * deadline passes. A round adds K/8 + 1 symbols (at least cp).
  *
  * Actions use struct net_msg_out from msg.h; "peer" is a member index. */
 #ifndef CANON_NET_MCAST_H
@@ -56,6 +58,7 @@ struct net_mcast_config {
 	uint64_t rtt_ms;               /* initial smoothed RTT (default 200) */
 	uint64_t incoming_timeout_ms;  /* default 30000 */
 	uint64_t seed;                 /* picks repair targets and the first message id */
+	uint64_t pace_bytes_per_ms;    /* uplink rate (0: unknown), as in net_msg_config */
 };
 
 struct net_mcast_stats {
@@ -74,7 +77,7 @@ enum net_mcast_input_kind {
 	NET_MCAST_IN_DATAGRAM,  /* payload from member peer */
 	NET_MCAST_IN_TIMER,
 	NET_MCAST_IN_QUORUM,    /* the application knows a quorum has msg_id: stop repairing */
-	NET_MCAST_IN_RTT,       /* a new RTT estimate for the group */
+	NET_MCAST_IN_RTT,       /* a new RTT estimate for the group; nonzero rate_bytes_per_ms updates the pace */
 };
 
 struct net_mcast_input {
@@ -84,6 +87,7 @@ struct net_mcast_input {
 	size_t len;
 	uint64_t deadline_ms;
 	uint64_t rtt_ms;
+	uint64_t rate_bytes_per_ms;
 	uint64_t msg_id;        /* QUORUM */
 	uint64_t *msg_id_out;   /* SEND (may be NULL) */
 };

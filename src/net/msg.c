@@ -130,6 +130,7 @@ struct net_msg {
 	struct upeer *peers;
 	struct outmsg *outs;
 	uint64_t next_id;
+	uint64_t drain_us;         /* when the bytes emitted so far will have left */
 	struct rq_plan_cache *cache;
 };
 
@@ -262,6 +263,18 @@ static void emit(struct net_msg *sm, struct net_msg_out *out, uint32_t peer, uin
 		return;
 	sm->st.datagrams_out++;
 	sm->st.bytes_out += len;
+	uint64_t rate = sm->cfg.pace_bytes_per_ms;
+	if (rate)
+		sm->drain_us += (uint64_t)len * 1000 / rate + 1;
+}
+
+/* Timers count from when our queued bytes are out (see msg.h). */
+static uint64_t pace_base(struct net_msg *sm, uint64_t now)
+{
+	if (!sm->cfg.pace_bytes_per_ms)
+		return now;
+	uint64_t t = (sm->drain_us + 999) / 1000;
+	return t > now ? t : now;
 }
 
 static void send_symbols(struct net_msg *sm, struct outmsg *o, uint32_t count, struct net_msg_out *out)
@@ -336,7 +349,7 @@ static int do_send(struct net_msg *sm, uint64_t now, const struct net_msg_input 
 	o->sent_ms = now;
 	o->deadline_ms = in->deadline_ms;
 	uint64_t srtt = srtt_of(sm, &sm->peers[o->peer]);
-	o->next_ms = now + srtt + srtt / 2;
+	o->next_ms = pace_base(sm, now) + srtt + srtt / 2;
 	if (in->msg_id)
 		*in->msg_id = o->id;
 	sm->st.sent_msgs++;
@@ -527,7 +540,7 @@ static void on_timer(struct net_msg *sm, uint64_t now, struct net_msg_out *out)
 		o->rounds++;
 		uint64_t half = srtt_of(sm, &sm->peers[o->peer]) / 2;
 		unsigned shift = o->rounds < BACKOFF_MAX_SHIFT ? o->rounds : BACKOFF_MAX_SHIFT;
-		o->next_ms = now + ((half ? half : 1) << shift);
+		o->next_ms = pace_base(sm, now) + ((half ? half : 1) << shift);
 	}
 	for (uint32_t i = 0; i < sm->cfg.max_peers; i++) {
 		struct upeer *p = &sm->peers[i];
@@ -569,6 +582,8 @@ static uint64_t next_timer(const struct net_msg *sm)
 int net_msg_step(struct net_msg *sm, uint64_t now, const struct net_msg_input *in, struct net_msg_out *out)
 {
 	int rc = 0;
+	if (sm->cfg.pace_bytes_per_ms && sm->drain_us < now * 1000)
+		sm->drain_us = now * 1000;
 	switch (in->kind) {
 	case NET_MSG_IN_SEND:
 		rc = do_send(sm, now, in, out);
@@ -596,7 +611,10 @@ int net_msg_step(struct net_msg *sm, uint64_t now, const struct net_msg_input *i
 			rc = -CN_EINVAL;
 			break;
 		}
-		rtt_sample(&sm->peers[in->peer], in->rtt_ms);
+		if (in->rtt_ms)
+			rtt_sample(&sm->peers[in->peer], in->rtt_ms);
+		if (in->rate_bytes_per_ms)
+			sm->cfg.pace_bytes_per_ms = in->rate_bytes_per_ms;
 		break;
 	case NET_MSG_IN_PEER_RESET: {
 		if (in->peer >= sm->cfg.max_peers) {

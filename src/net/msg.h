@@ -11,7 +11,10 @@
  * symbols sized so that a DATA payload fits the MTU. The sender emits K + 2
  * symbols at once, then repair rounds on a timer (first after 1.5 smoothed
  * RTT, then every half RTT doubling each time up to 8x) until the receiver's
- * ACK or the message's deadline. The receiver decodes, delivers exactly once
+ * ACK or the message's deadline. When the driver tells the pace at which
+ * congestion control lets bytes out, timers count from the moment the bytes
+ * queued so far have left rather than from the send call, so a long burst
+ * does not trigger repair before it is even on the wire. The receiver decodes, delivers exactly once
  * (a window of recently delivered ids per peer), and acknowledges; symbols
  * that arrive after completion are answered with another ACK. Memory is
  * bounded per peer: a cap on concurrent incoming messages and on the decoder
@@ -86,6 +89,7 @@ struct net_msg_config {
 	uint64_t incoming_timeout_ms;  /* a partial message idle this long is dropped (default 30000) */
 	uint32_t overhead;             /* symbols beyond K in the first burst (default 2) */
 	uint64_t id_seed;              /* first message id (the driver picks it at random) */
+	uint64_t pace_bytes_per_ms;    /* uplink rate congestion control allows (0: unknown) */
 };
 
 struct net_msg_stats {
@@ -106,7 +110,7 @@ enum net_msg_input_kind {
 	NET_MSG_IN_SEND = 1,    /* send data/len to peer before deadline_ms; msg_id is written back */
 	NET_MSG_IN_DATAGRAM,    /* payload data/len arrived from peer */
 	NET_MSG_IN_TIMER,       /* the armed timer fired (or any time: it is idempotent) */
-	NET_MSG_IN_RTT,         /* the session measured rtt_ms to peer */
+	NET_MSG_IN_RTT,         /* rtt_ms to peer measured; a nonzero rate_bytes_per_ms updates the pace */
 	NET_MSG_IN_PEER_RESET,  /* the session to peer was replaced: forget its partial messages */
 };
 
@@ -117,6 +121,7 @@ struct net_msg_input {
 	size_t len;
 	uint64_t deadline_ms;
 	uint64_t rtt_ms;
+	uint64_t rate_bytes_per_ms;
 	uint64_t *msg_id;       /* SEND: where to write the new message's id (may be NULL) */
 };
 
