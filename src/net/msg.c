@@ -348,12 +348,12 @@ static int do_send(struct net_msg *sm, uint64_t now, const struct net_msg_input 
 	o->esi_lim = esi_limit(o->k);
 	o->sent_ms = now;
 	o->deadline_ms = in->deadline_ms;
-	uint64_t srtt = srtt_of(sm, &sm->peers[o->peer]);
-	o->next_ms = pace_base(sm, now) + srtt + srtt / 2;
 	if (in->msg_id)
 		*in->msg_id = o->id;
 	sm->st.sent_msgs++;
 	send_symbols(sm, o, o->k + sm->cfg.overhead, out);
+	uint64_t srtt = srtt_of(sm, &sm->peers[o->peer]);
+	o->next_ms = pace_base(sm, now) + srtt + srtt / 2;
 	return 0;
 }
 

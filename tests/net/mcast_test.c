@@ -508,3 +508,36 @@ Test(net_mcast, hostile_bytes_and_sender_caps)
 		free(pk[i]);
 	group_free(&g);
 }
+
+Test(net_mcast, per_sender_memory_and_slot_caps)
+{
+	struct group g;
+	group_init(&g, 4, 1, 12, 0, 0);
+	/* Member 1 with room for one partial message from each sender. */
+	net_mcast_free(g.sm[1]);
+	struct net_mcast_config c = {.group_id = 0xc0ffee, .n = 4, .k = 1, .self = 1,
+				     .pks = (const uint8_t(*)[32])g.pk, .sk = g.sk[1],
+				     .max_incoming = 1, .sender_mem_cap = 4u << 20, .seed = 5};
+	cr_assert_eq(net_mcast_new(&c, &g.sm[1]), 0);
+	uint8_t *pk[64];
+	size_t len[64];
+	uint32_t to[64];
+	/* Two messages from member 0: the first takes the only slot. */
+	size_t n1 = capture_direct(&g, 0, 3000, pk, len, to, 32);
+	size_t n2 = capture_direct(&g, 0, 3001, pk + n1, len + n1, to + n1, 32);
+	feed(&g, 1, 0, pk[0], len[0]);
+	cr_assert_gt(net_mcast_sender_reserved(g.sm[1], 0), 0);
+	feed(&g, 1, 0, pk[n1], len[n1]);
+	const struct net_mcast_stats *st = net_mcast_stats(g.sm[1]);
+	cr_assert_eq(st->refused_busy, 1);
+	/* A message from member 2 whose decoder needs more than 4 MiB. */
+	size_t n3 = capture_direct(&g, 2, 6u << 20, pk + n1 + n2, len + n1 + n2, to + n1 + n2, 1);
+	cr_assert_eq(n3, 1);
+	feed(&g, 1, 2, pk[n1 + n2], len[n1 + n2]);
+	cr_assert_eq(st->refused_memory, 1);
+	cr_assert_eq(net_mcast_sender_reserved(g.sm[1], 2), 0);
+	cr_assert_leq(net_mcast_sender_reserved(g.sm[1], 0), c.sender_mem_cap);
+	for (size_t i = 0; i < n1 + n2 + n3; i++)
+		free(pk[i]);
+	group_free(&g);
+}

@@ -432,3 +432,48 @@ Test(net_msg, rtt_is_learned_from_acks)
 	cr_assert(srtt >= 40 && srtt <= 75, "srtt %llu", (unsigned long long)srtt);
 	world_free(&w);
 }
+
+/* Told the uplink rate, the sender waits for its burst to leave before it
+ * counts the repair timer: a 1 MB message over a clean path needs no repair
+ * even when the burst takes longer than the RTT to send. */
+Test(net_msg, pace_delays_repair_until_the_burst_has_left)
+{
+	struct net_msg_config c = {.max_peers = 2, .initial_rtt_ms = 40, .pace_bytes_per_ms = 2000};
+	struct net_msg *sm;
+	struct net_msg_out out;
+	net_msg_out_init(&out);
+	cr_assert_eq(net_msg_new(&c, &sm), 0);
+	uint8_t *m = calloc(1, 1u << 20);
+	struct net_msg_input in = {.kind = NET_MSG_IN_SEND, .peer = 1, .data = m, .len = 1u << 20,
+				   .deadline_ms = 100000};
+	cr_assert_eq(net_msg_step(sm, 0, &in, &out), 0);
+	/* 897 datagrams of 1197 bytes at 2000 bytes/ms: 537 ms on the wire, then 1.5 RTT. */
+	cr_assert_geq(out.next_timer_ms, 537 + 60, "timer %llu", (unsigned long long)out.next_timer_ms);
+	cr_assert_leq(out.next_timer_ms, 539 + 60);
+	net_msg_out_reset(&out);
+	uint64_t sent = net_msg_stats(sm)->datagrams_out;
+	struct net_msg_input t = {.kind = NET_MSG_IN_TIMER};
+	cr_assert_eq(net_msg_step(sm, 300, &t, &out), 0);
+	cr_assert_eq(net_msg_stats(sm)->datagrams_out, sent);
+	cr_assert_eq(net_msg_step(sm, 600, &t, &out), 0);
+	cr_assert_gt(net_msg_stats(sm)->datagrams_out, sent); /* no ACK came: repair */
+	net_msg_out_reset(&out);
+	free(m);
+	net_msg_out_free(&out);
+	net_msg_free(sm);
+}
+
+/* The full 32 MiB message end to end (make test-long: encoding and decoding
+ * 32 MiB takes seconds under the sanitizers). */
+Test(net_msg, max_size_message_32mib)
+{
+	if (!tu_long())
+		return;
+	struct world w;
+	world_init(&w, 2, 12, 0.02, 0, NULL);
+	world_send(&w, 0, 1, NET_MSG_MAX_SIZE, 6000000);
+	world_run(&w, 7000000);
+	cr_assert_eq(w.ex[0].delivered, 1);
+	cr_assert_eq(w.ex[0].acked, 1);
+	world_free(&w);
+}
