@@ -376,7 +376,9 @@ static void cubic_avoid(struct net_cc *cc, uint64_t now_us, uint64_t acked)
 			cc->cubic.k = cbrt((cc->cubic.w_max - cwnd) / mss / CUBIC_C);
 		}
 	}
-	double t = (double)(now_us - cc->cubic.t_epoch_us) * 1e-6;
+	/* A clock that stepped back must not look like a long-grown epoch. */
+	uint64_t since = now_us > cc->cubic.t_epoch_us ? now_us - cc->cubic.t_epoch_us : 0;
+	double t = (double)since * 1e-6;
 	double rtt = (double)cc->rtt.smoothed_us * 1e-6;
 
 	/* Reno-friendly estimate: AIMD with the same β as CUBIC grows by
@@ -502,7 +504,7 @@ static void detect_lost(struct net_cc *cc, uint64_t now_us, struct net_cc_events
 			if (!run) {
 				run = 1;
 				run_start = e->time_us;
-			} else if (e->time_us - run_start > pc_duration) {
+			} else if (e->time_us > run_start && e->time_us - run_start > pc_duration) {
 				persistent = 1;
 			}
 		} else {
