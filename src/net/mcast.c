@@ -15,6 +15,7 @@
 #include "base/bytes.h"
 #include "base/err.h"
 #include "base/prng.h"
+#include "net/msg_int.h"
 
 #define OFF_GROUP 1
 #define OFF_SENDER 9
@@ -25,23 +26,6 @@
 #define BACKOFF_MAX_SHIFT 3
 
 static const char DOMAIN[] = "canon-mcast-v1";
-
-struct mslot {
-	int used, done;
-	uint64_t id;
-	uint8_t oti_raw[RQ_OTI_LEN];
-	struct rq_decoder *dec;
-	uint8_t *seen;
-	uint32_t esi_lim;
-	uint64_t reserved, last_ms;
-};
-
-struct msender {
-	struct mslot *slots;
-	uint64_t *ring;
-	uint32_t ring_n, ring_pos;
-	uint64_t reserved;
-};
 
 struct mout {
 	int used;
@@ -59,7 +43,7 @@ struct net_mcast {
 	uint8_t sk[64];
 	int can_send;
 	uint64_t *strikes;
-	struct msender *senders;
+	struct net_inpeer *senders;
 	struct mout *outs;
 	uint64_t next_id, srtt;
 	uint64_t drain_us;         /* when the bytes emitted so far will have left */
@@ -145,21 +129,13 @@ int net_mcast_new(const struct net_mcast_config *cfg, struct net_mcast **out)
 	return 0;
 }
 
-static void slot_release_decoder(struct msender *ms, struct mslot *sl)
+static void slot_release_decoder(struct net_inpeer *ms, struct net_inslot *sl)
 {
 	rq_decoder_free(sl->dec);
 	sl->dec = NULL;
 	uint64_t keep = sl->esi_lim / 8 + 1;
 	ms->reserved -= sl->reserved - keep;
 	sl->reserved = keep;
-}
-
-static void slot_free(struct msender *ms, struct mslot *sl)
-{
-	rq_decoder_free(sl->dec);
-	free(sl->seen);
-	ms->reserved -= sl->reserved;
-	memset(sl, 0, sizeof *sl);
 }
 
 static void mout_free(struct mout *o)
@@ -174,15 +150,8 @@ void net_mcast_free(struct net_mcast *sm)
 	if (!sm)
 		return;
 	if (sm->senders)
-		for (uint32_t i = 0; i < sm->cfg.n; i++) {
-			struct msender *ms = &sm->senders[i];
-			if (ms->slots)
-				for (uint32_t j = 0; j < sm->cfg.max_incoming; j++)
-					if (ms->slots[j].used)
-						slot_free(ms, &ms->slots[j]);
-			free(ms->slots);
-			free(ms->ring);
-		}
+		for (uint32_t i = 0; i < sm->cfg.n; i++)
+			net_in_peer_free(&sm->senders[i], sm->cfg.max_incoming);
 	if (sm->outs)
 		for (uint32_t i = 0; i < sm->cfg.max_outgoing; i++)
 			if (sm->outs[i].used)
@@ -227,56 +196,18 @@ static void sig_digest(const uint8_t *d, size_t len, uint8_t out[32])
 	crypto_generichash_final(&st, out, 32);
 }
 
-static void push_event(struct net_msg_out *o, enum net_msg_action_kind kind, uint32_t peer, uint64_t id,
-		       uint8_t *data, size_t len, int err)
-{
-	if (o->n == o->cap) {
-		size_t cap = o->cap ? o->cap * 2 : 64;
-		struct net_msg_action *a = realloc(o->a, cap * sizeof *a);
-		if (!a) {
-			free(data);
-			o->oom = 1;
-			return;
-		}
-		o->a = a;
-		o->cap = cap;
-	}
-	struct net_msg_action *a = &o->a[o->n++];
-	memset(a, 0, sizeof *a);
-	a->kind = kind;
-	a->peer = peer;
-	a->msg_id = id;
-	a->data = data;
-	a->len = len;
-	a->err = err;
-}
-
 static void emit(struct net_mcast *sm, struct net_msg_out *out, uint32_t peer, uint8_t *buf, size_t len)
 {
-	size_t before = out->n;
-	push_event(out, NET_MSG_A_SEND, peer, 0, buf, len, 0);
-	if (out->n == before)
+	if (!net_msg_out_push(out, NET_MSG_A_SEND, peer, 0, buf, len))
 		return;
 	sm->st.datagrams_out++;
 	sm->st.bytes_out += len;
-	uint64_t rate = sm->cfg.pace_bytes_per_ms;
-	if (rate)
-		sm->drain_us += (uint64_t)len * 1000 / rate + 1;
+	net_pace_emitted(sm->cfg.pace_bytes_per_ms, &sm->drain_us, len);
 }
 
 static uint64_t pace_base(struct net_mcast *sm, uint64_t now)
 {
-	if (!sm->cfg.pace_bytes_per_ms)
-		return now;
-	uint64_t t = (sm->drain_us + 999) / 1000;
-	return t > now ? t : now;
-}
-
-/* The transfer length of a raw OTI (40 bits, RFC 6330 3.3.2), read before
- * the OTI is checked so that oversize announcements are told apart. */
-static uint64_t oti_raw_f(const uint8_t *p)
-{
-	return (uint64_t)p[0] << 32 | (uint64_t)p[1] << 24 | (uint64_t)p[2] << 16 | (uint64_t)p[3] << 8 | p[4];
+	return net_pace_base(sm->cfg.pace_bytes_per_ms, sm->drain_us, now);
 }
 
 /* ---- sending ------------------------------------------------------------------ */
@@ -380,24 +311,6 @@ static void repair_round(struct net_mcast *sm, uint64_t now, struct mout *o, str
 
 /* ---- receiving ------------------------------------------------------------------- */
 
-static int ring_has(const struct msender *ms, uint64_t id)
-{
-	for (uint32_t i = 0; i < ms->ring_n; i++)
-		if (ms->ring[i] == id)
-			return 1;
-	return 0;
-}
-
-static void ring_add(struct net_mcast *sm, struct msender *ms, uint64_t id)
-{
-	if (!ms->ring && !(ms->ring = calloc(sm->cfg.dedup_window, sizeof *ms->ring)))
-		return;
-	ms->ring[ms->ring_pos] = id;
-	ms->ring_pos = (ms->ring_pos + 1) % sm->cfg.dedup_window;
-	if (ms->ring_n < sm->cfg.dedup_window)
-		ms->ring_n++;
-}
-
 static void strike(struct net_mcast *sm, uint32_t peer)
 {
 	sm->strikes[peer]++;
@@ -405,18 +318,18 @@ static void strike(struct net_mcast *sm, uint32_t peer)
 
 /* A slot for a new message: a free one, else the stalest decoded one (its
  * id is in the ring, so it stays deduplicated). */
-static struct mslot *slot_alloc(struct net_mcast *sm, struct msender *ms)
+static struct net_inslot *slot_alloc(struct net_mcast *sm, struct net_inpeer *ms)
 {
-	struct mslot *best = NULL;
+	struct net_inslot *best = NULL;
 	for (uint32_t i = 0; i < sm->cfg.max_incoming; i++) {
-		struct mslot *sl = &ms->slots[i];
+		struct net_inslot *sl = &ms->slots[i];
 		if (!sl->used)
 			return sl;
 		if (sl->done && (!best || sl->last_ms < best->last_ms))
 			best = sl;
 	}
 	if (best)
-		slot_free(ms, best);
+		net_in_slot_free(ms, best);
 	return best;
 }
 
@@ -445,7 +358,7 @@ static void on_symbol(struct net_mcast *sm, uint64_t now, uint32_t peer, const u
 	uint64_t id = load_be64(d + OFF_ID);
 	struct rq_oti oti, want;
 	uint32_t s;
-	if (oti_raw_f(d + OFF_OTI) > NET_MSG_MAX_SIZE) {
+	if (net_oti_raw_f(d + OFF_OTI) > NET_MSG_MAX_SIZE) {
 		sm->st.drop_oversize++;
 		return;
 	}
@@ -468,12 +381,12 @@ static void on_symbol(struct net_mcast *sm, uint64_t now, uint32_t peer, const u
 		sm->st.drop_malformed++;
 		return;
 	}
-	struct msender *ms = &sm->senders[sender];
-	if (!ms->slots && !(ms->slots = calloc(sm->cfg.max_incoming, sizeof *ms->slots))) {
+	struct net_inpeer *ms = &sm->senders[sender];
+	if (net_in_slots_init(ms, sm->cfg.max_incoming)) {
 		out->oom = 1;
 		return;
 	}
-	struct mslot *sl = NULL;
+	struct net_inslot *sl = NULL;
 	for (uint32_t i = 0; i < sm->cfg.max_incoming && !sl; i++)
 		if (ms->slots[i].used && ms->slots[i].id == id)
 			sl = &ms->slots[i];
@@ -481,11 +394,11 @@ static void on_symbol(struct net_mcast *sm, uint64_t now, uint32_t peer, const u
 		sm->st.drop_inconsistent++;
 		return;
 	}
-	if (!sl && ring_has(ms, id)) {
+	if (!sl && net_in_ring_has(ms, id)) {
 		sm->st.drop_after_decode++;
 		return;
 	}
-	if (sl && (sl->seen[esi / 8] & (1u << (esi % 8)))) {
+	if (sl && net_in_seen(sl, esi)) {
 		sm->st.drop_duplicate++;
 		return;
 	}
@@ -504,12 +417,11 @@ static void on_symbol(struct net_mcast *sm, uint64_t now, uint32_t peer, const u
 	sm->st.verified++;
 	if (!sl) {
 		uint64_t mem;
-		if (rq_decoder_memory(&oti, &mem)) {
+		if (net_in_slot_mem(&oti, lim, &mem)) {
 			sm->st.drop_malformed++;
 			return;
 		}
-		mem += lim / 8 + 1;
-		struct mslot *cand = NULL;
+		struct net_inslot *cand = NULL;
 		for (uint32_t i = 0; i < sm->cfg.max_incoming && !cand; i++)
 			if (!ms->slots[i].used || ms->slots[i].done)
 				cand = &ms->slots[i];
@@ -522,22 +434,13 @@ static void on_symbol(struct net_mcast *sm, uint64_t now, uint32_t peer, const u
 			sm->st.refused_memory++;
 			return;
 		}
-		sl->seen = calloc(lim / 8 + 1, 1);
-		if (!sl->seen || rq_decoder_new(&oti, mem, &sl->dec)) {
-			free(sl->seen);
-			memset(sl, 0, sizeof *sl);
+		if (net_in_slot_open(ms, sl, &oti, d + OFF_OTI, id, lim, mem)) {
 			out->oom = 1;
 			return;
 		}
-		sl->used = 1;
-		sl->id = id;
-		memcpy(sl->oti_raw, d + OFF_OTI, RQ_OTI_LEN);
-		sl->esi_lim = lim;
-		sl->reserved = mem;
-		ms->reserved += mem;
 	}
 	sl->last_ms = now;
-	sl->seen[esi / 8] |= (uint8_t)(1u << (esi % 8));
+	net_in_mark_seen(sl, esi);
 	if (direct) {
 		for (uint32_t m = 0; m < sm->cfg.n; m++) {
 			if (m == sm->cfg.self || m == sender)
@@ -561,19 +464,10 @@ static void on_symbol(struct net_mcast *sm, uint64_t now, uint32_t peer, const u
 	}
 	if (!rq_decoder_complete(sl->dec))
 		return;
-	const uint8_t *obj;
-	uint64_t olen;
-	if (rq_decoder_object(sl->dec, &obj, &olen) == 0) {
-		uint8_t *copy = malloc(olen);
-		if (copy) {
-			memcpy(copy, obj, olen);
-			push_event(out, NET_MSG_A_DELIVER, sender, id, copy, olen, 0);
-			sm->st.delivered++;
-		} else {
-			out->oom = 1;
-		}
-	}
-	ring_add(sm, ms, id);
+	/* Counted once the copy is made, even if the list could not take it. */
+	if (net_in_deliver(sl, sender, out))
+		sm->st.delivered++;
+	net_in_ring_add(ms, sm->cfg.dedup_window, id);
 	sl->done = 1;
 	slot_release_decoder(ms, sl);
 }
@@ -587,26 +481,18 @@ static void on_timer(struct net_mcast *sm, uint64_t now, struct net_msg_out *out
 		if (!o->used)
 			continue;
 		if (now >= o->deadline_ms) {
-			push_event(out, NET_MSG_A_FAILED, sm->cfg.self, o->id, NULL, 0, -CN_ELIMIT);
+			struct net_msg_action *a = net_msg_out_push(out, NET_MSG_A_FAILED, sm->cfg.self, o->id, NULL, 0);
+			if (a)
+				a->err = -CN_ELIMIT;
 			sm->st.failed_msgs++;
 			mout_free(o);
 		} else if (now >= o->next_ms) {
 			repair_round(sm, now, o, out);
 		}
 	}
-	for (uint32_t i = 0; i < sm->cfg.n; i++) {
-		struct msender *ms = &sm->senders[i];
-		if (!ms->slots)
-			continue;
-		for (uint32_t j = 0; j < sm->cfg.max_incoming; j++) {
-			struct mslot *sl = &ms->slots[j];
-			if (sl->used && now >= sl->last_ms + sm->cfg.incoming_timeout_ms) {
-				if (!sl->done)
-					sm->st.expired_incoming++;
-				slot_free(ms, sl);
-			}
-		}
-	}
+	for (uint32_t i = 0; i < sm->cfg.n; i++)
+		sm->st.expired_incoming +=
+			net_in_expire(&sm->senders[i], sm->cfg.max_incoming, now, sm->cfg.incoming_timeout_ms);
 }
 
 static uint64_t next_timer(const struct net_mcast *sm)
@@ -621,22 +507,15 @@ static uint64_t next_timer(const struct net_mcast *sm)
 				t = o->deadline_ms;
 		}
 	}
-	for (uint32_t i = 0; i < sm->cfg.n; i++) {
-		const struct msender *ms = &sm->senders[i];
-		if (!ms->slots)
-			continue;
-		for (uint32_t j = 0; j < sm->cfg.max_incoming; j++)
-			if (ms->slots[j].used && ms->slots[j].last_ms + sm->cfg.incoming_timeout_ms < t)
-				t = ms->slots[j].last_ms + sm->cfg.incoming_timeout_ms;
-	}
+	for (uint32_t i = 0; i < sm->cfg.n; i++)
+		t = net_in_next_expiry(&sm->senders[i], sm->cfg.max_incoming, sm->cfg.incoming_timeout_ms, t);
 	return t;
 }
 
 int net_mcast_step(struct net_mcast *sm, uint64_t now, const struct net_mcast_input *in, struct net_msg_out *out)
 {
 	int rc = 0;
-	if (sm->cfg.pace_bytes_per_ms && sm->drain_us < now * 1000)
-		sm->drain_us = now * 1000;
+	net_pace_now(sm->cfg.pace_bytes_per_ms, &sm->drain_us, now);
 	switch (in->kind) {
 	case NET_MCAST_IN_SEND:
 		rc = do_send(sm, now, in, out);
@@ -660,7 +539,7 @@ int net_mcast_step(struct net_mcast *sm, uint64_t now, const struct net_mcast_in
 	case NET_MCAST_IN_QUORUM:
 		for (uint32_t i = 0; i < sm->cfg.max_outgoing; i++)
 			if (sm->outs[i].used && sm->outs[i].id == in->msg_id) {
-				push_event(out, NET_MSG_A_SENT, sm->cfg.self, in->msg_id, NULL, 0, 0);
+				net_msg_out_push(out, NET_MSG_A_SENT, sm->cfg.self, in->msg_id, NULL, 0);
 				sm->st.quorum_msgs++;
 				mout_free(&sm->outs[i]);
 				break;

@@ -6,6 +6,7 @@
  * The OTI rides in every DATA payload so that any one symbol starts a
  * decoder: symbols are lost and reordered freely. */
 #include "net/msg.h"
+#include "net/msg_int.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -16,9 +17,7 @@
 #define ACK_LEN 9
 #define BACKOFF_MAX_SHIFT 3
 
-/* The transfer length of a raw OTI (40 bits, RFC 6330 3.3.2), read before
- * the OTI is checked so that oversize announcements are told apart. */
-static uint64_t oti_raw_f(const uint8_t *p)
+uint64_t net_oti_raw_f(const uint8_t *p)
 {
 	return (uint64_t)p[0] << 32 | (uint64_t)p[1] << 24 | (uint64_t)p[2] << 16 | (uint64_t)p[3] << 8 | p[4];
 }
@@ -47,10 +46,8 @@ void net_msg_out_free(struct net_msg_out *out)
 	memset(out, 0, sizeof *out);
 }
 
-/* Appends an action; data (may be NULL) passes to the list. On failure the
- * data is freed and out->oom set, so callers need not check. */
-static struct net_msg_action *out_push(struct net_msg_out *out, enum net_msg_action_kind kind,
-				       uint32_t peer, uint64_t id, uint8_t *data, size_t len)
+struct net_msg_action *net_msg_out_push(struct net_msg_out *out, enum net_msg_action_kind kind,
+					uint32_t peer, uint64_t id, uint8_t *data, size_t len)
 {
 	if (out->n == out->cap) {
 		size_t cap = out->cap ? out->cap * 2 : 64;
@@ -94,22 +91,8 @@ int net_msg_oti_for(uint64_t len, uint16_t t_max, uint32_t k_target, struct rq_o
 
 /* ---- state ----------------------------------------------------------------- */
 
-struct inslot {
-	int used;
-	uint64_t id;
-	uint8_t oti_raw[RQ_OTI_LEN];
-	struct rq_decoder *dec;
-	uint8_t *seen;             /* one bit per ESI below esi_lim */
-	uint32_t esi_lim;
-	uint64_t reserved;
-	uint64_t last_ms;
-};
-
 struct upeer {
-	struct inslot *slots;      /* NULL until the peer first sends to us */
-	uint64_t *ring;            /* recently delivered ids */
-	uint32_t ring_n, ring_pos;
-	uint64_t reserved;
+	struct net_inpeer in;
 	uint64_t srtt;
 	int has_rtt;
 };
@@ -182,14 +165,6 @@ int net_msg_new(const struct net_msg_config *cfg, struct net_msg **out)
 	return 0;
 }
 
-static void slot_free(struct upeer *p, struct inslot *s)
-{
-	rq_decoder_free(s->dec);
-	free(s->seen);
-	p->reserved -= s->reserved;
-	memset(s, 0, sizeof *s);
-}
-
 static void outmsg_free(struct outmsg *o)
 {
 	rq_encoder_free(o->enc);
@@ -202,15 +177,8 @@ void net_msg_free(struct net_msg *sm)
 	if (!sm)
 		return;
 	if (sm->peers)
-		for (uint32_t i = 0; i < sm->cfg.max_peers; i++) {
-			struct upeer *p = &sm->peers[i];
-			if (p->slots)
-				for (uint32_t j = 0; j < sm->cfg.max_incoming; j++)
-					if (p->slots[j].used)
-						slot_free(p, &p->slots[j]);
-			free(p->slots);
-			free(p->ring);
-		}
+		for (uint32_t i = 0; i < sm->cfg.max_peers; i++)
+			net_in_peer_free(&sm->peers[i].in, sm->cfg.max_incoming);
 	if (sm->outs)
 		for (uint32_t i = 0; i < sm->cfg.max_outgoing; i++)
 			if (sm->outs[i].used)
@@ -228,7 +196,7 @@ const struct net_msg_stats *net_msg_stats(const struct net_msg *sm)
 
 uint64_t net_msg_peer_reserved(const struct net_msg *sm, uint32_t peer)
 {
-	return peer < sm->cfg.max_peers ? sm->peers[peer].reserved : 0;
+	return peer < sm->cfg.max_peers ? sm->peers[peer].in.reserved : 0;
 }
 
 static uint64_t srtt_of(const struct net_msg *sm, const struct upeer *p)
@@ -255,26 +223,167 @@ static void rtt_sample(struct upeer *p, uint64_t rtt)
 	}
 }
 
+/* ---- shared with mcast.c (msg_int.h) ------------------------------------------ */
+
+void net_pace_now(uint64_t rate, uint64_t *drain_us, uint64_t now_ms)
+{
+	if (rate && *drain_us < now_ms * 1000)
+		*drain_us = now_ms * 1000;
+}
+
+void net_pace_emitted(uint64_t rate, uint64_t *drain_us, size_t len)
+{
+	if (rate)
+		*drain_us += (uint64_t)len * 1000 / rate + 1;
+}
+
+uint64_t net_pace_base(uint64_t rate, uint64_t drain_us, uint64_t now_ms)
+{
+	if (!rate)
+		return now_ms;
+	uint64_t t = (drain_us + 999) / 1000;
+	return t > now_ms ? t : now_ms;
+}
+
+int net_in_slots_init(struct net_inpeer *p, uint32_t nslots)
+{
+	if (!p->slots && !(p->slots = calloc(nslots, sizeof *p->slots)))
+		return -CN_ENOMEM;
+	return 0;
+}
+
+int net_in_ring_has(const struct net_inpeer *p, uint64_t id)
+{
+	for (uint32_t i = 0; i < p->ring_n; i++)
+		if (p->ring[i] == id)
+			return 1;
+	return 0;
+}
+
+void net_in_ring_add(struct net_inpeer *p, uint32_t window, uint64_t id)
+{
+	if (!p->ring && !(p->ring = calloc(window, sizeof *p->ring)))
+		return;
+	p->ring[p->ring_pos] = id;
+	p->ring_pos = (p->ring_pos + 1) % window;
+	if (p->ring_n < window)
+		p->ring_n++;
+}
+
+void net_in_slot_free(struct net_inpeer *p, struct net_inslot *s)
+{
+	rq_decoder_free(s->dec);
+	free(s->seen);
+	p->reserved -= s->reserved;
+	memset(s, 0, sizeof *s);
+}
+
+void net_in_slots_drop(struct net_inpeer *p, uint32_t nslots)
+{
+	if (p->slots)
+		for (uint32_t j = 0; j < nslots; j++)
+			if (p->slots[j].used)
+				net_in_slot_free(p, &p->slots[j]);
+}
+
+void net_in_peer_free(struct net_inpeer *p, uint32_t nslots)
+{
+	net_in_slots_drop(p, nslots);
+	free(p->slots);
+	free(p->ring);
+}
+
+int net_in_slot_mem(const struct rq_oti *oti, uint32_t lim, uint64_t *mem)
+{
+	if (rq_decoder_memory(oti, mem))
+		return -CN_EINVAL;
+	*mem += lim / 8 + 1;
+	return 0;
+}
+
+int net_in_slot_open(struct net_inpeer *p, struct net_inslot *s, const struct rq_oti *oti,
+		     const uint8_t *oti_raw, uint64_t id, uint32_t lim, uint64_t mem)
+{
+	s->seen = calloc(lim / 8 + 1, 1);
+	if (!s->seen || rq_decoder_new(oti, mem, &s->dec)) {
+		free(s->seen);
+		memset(s, 0, sizeof *s);
+		return -CN_ENOMEM;
+	}
+	s->used = 1;
+	s->id = id;
+	memcpy(s->oti_raw, oti_raw, RQ_OTI_LEN);
+	s->esi_lim = lim;
+	s->reserved = mem;
+	p->reserved += mem;
+	return 0;
+}
+
+int net_in_seen(const struct net_inslot *s, uint32_t esi)
+{
+	return (s->seen[esi / 8] & (1u << (esi % 8))) != 0;
+}
+
+void net_in_mark_seen(struct net_inslot *s, uint32_t esi)
+{
+	s->seen[esi / 8] |= (uint8_t)(1u << (esi % 8));
+}
+
+int net_in_deliver(struct net_inslot *s, uint32_t peer, struct net_msg_out *out)
+{
+	const uint8_t *obj;
+	uint64_t olen;
+	if (rq_decoder_object(s->dec, &obj, &olen) != 0)
+		return 0;
+	uint8_t *copy = malloc(olen);
+	if (!copy) {
+		out->oom = 1;
+		return 0;
+	}
+	memcpy(copy, obj, olen);
+	return net_msg_out_push(out, NET_MSG_A_DELIVER, peer, s->id, copy, olen) ? 1 : 2;
+}
+
+uint64_t net_in_expire(struct net_inpeer *p, uint32_t nslots, uint64_t now, uint64_t timeout_ms)
+{
+	uint64_t expired = 0;
+	if (!p->slots)
+		return 0;
+	for (uint32_t j = 0; j < nslots; j++) {
+		struct net_inslot *s = &p->slots[j];
+		if (s->used && now >= s->last_ms + timeout_ms) {
+			if (!s->done)
+				expired++;
+			net_in_slot_free(p, s);
+		}
+	}
+	return expired;
+}
+
+uint64_t net_in_next_expiry(const struct net_inpeer *p, uint32_t nslots, uint64_t timeout_ms, uint64_t t)
+{
+	if (!p->slots)
+		return t;
+	for (uint32_t j = 0; j < nslots; j++)
+		if (p->slots[j].used && p->slots[j].last_ms + timeout_ms < t)
+			t = p->slots[j].last_ms + timeout_ms;
+	return t;
+}
+
 /* ---- sending ---------------------------------------------------------------- */
 
 static void emit(struct net_msg *sm, struct net_msg_out *out, uint32_t peer, uint8_t *buf, size_t len)
 {
-	if (!out_push(out, NET_MSG_A_SEND, peer, 0, buf, len))
+	if (!net_msg_out_push(out, NET_MSG_A_SEND, peer, 0, buf, len))
 		return;
 	sm->st.datagrams_out++;
 	sm->st.bytes_out += len;
-	uint64_t rate = sm->cfg.pace_bytes_per_ms;
-	if (rate)
-		sm->drain_us += (uint64_t)len * 1000 / rate + 1;
+	net_pace_emitted(sm->cfg.pace_bytes_per_ms, &sm->drain_us, len);
 }
 
-/* Timers count from when our queued bytes are out (see msg.h). */
 static uint64_t pace_base(struct net_msg *sm, uint64_t now)
 {
-	if (!sm->cfg.pace_bytes_per_ms)
-		return now;
-	uint64_t t = (sm->drain_us + 999) / 1000;
-	return t > now ? t : now;
+	return net_pace_base(sm->cfg.pace_bytes_per_ms, sm->drain_us, now);
 }
 
 static void send_symbols(struct net_msg *sm, struct outmsg *o, uint32_t count, struct net_msg_out *out)
@@ -359,38 +468,17 @@ static int do_send(struct net_msg *sm, uint64_t now, const struct net_msg_input 
 
 /* ---- receiving --------------------------------------------------------------- */
 
-static int ring_has(const struct upeer *p, uint64_t id)
-{
-	for (uint32_t i = 0; i < p->ring_n; i++)
-		if (p->ring[i] == id)
-			return 1;
-	return 0;
-}
-
-static void ring_add(struct net_msg *sm, struct upeer *p, uint64_t id)
-{
-	if (!p->ring) {
-		p->ring = calloc(sm->cfg.dedup_window, sizeof *p->ring);
-		if (!p->ring)
-			return;
-	}
-	p->ring[p->ring_pos] = id;
-	p->ring_pos = (p->ring_pos + 1) % sm->cfg.dedup_window;
-	if (p->ring_n < sm->cfg.dedup_window)
-		p->ring_n++;
-}
-
 static void on_data(struct net_msg *sm, uint64_t now, uint32_t peer, const uint8_t *d, size_t len,
 		    struct net_msg_out *out)
 {
-	struct upeer *p = &sm->peers[peer];
+	struct net_inpeer *p = &sm->peers[peer].in;
 	if (len < NET_MSG_HDR + NET_MSG_AL) {
 		sm->st.drop_malformed++;
 		return;
 	}
 	uint64_t id = load_be64(d + 1);
 	struct rq_oti oti;
-	if (oti_raw_f(d + 9) > NET_MSG_MAX_SIZE) {
+	if (net_oti_raw_f(d + 9) > NET_MSG_MAX_SIZE) {
 		sm->st.drop_oversize++;
 		return;
 	}
@@ -406,14 +494,11 @@ static void on_data(struct net_msg *sm, uint64_t now, uint32_t peer, const uint8
 		sm->st.drop_malformed++;
 		return;
 	}
-	if (!p->slots) {
-		p->slots = calloc(sm->cfg.max_incoming, sizeof *p->slots);
-		if (!p->slots) {
-			out->oom = 1;
-			return;
-		}
+	if (net_in_slots_init(p, sm->cfg.max_incoming)) {
+		out->oom = 1;
+		return;
 	}
-	struct inslot *s = NULL, *free_slot = NULL;
+	struct net_inslot *s = NULL, *free_slot = NULL;
 	for (uint32_t i = 0; i < sm->cfg.max_incoming; i++) {
 		if (p->slots[i].used && p->slots[i].id == id)
 			s = &p->slots[i];
@@ -425,7 +510,7 @@ static void on_data(struct net_msg *sm, uint64_t now, uint32_t peer, const uint8
 		return;
 	}
 	if (!s) {
-		if (ring_has(p, id)) {
+		if (net_in_ring_has(p, id)) {
 			/* The sender missed our ACK (or this is a replay): say it again. */
 			sm->st.drop_duplicate++;
 			send_ack(sm, peer, id, out);
@@ -435,34 +520,24 @@ static void on_data(struct net_msg *sm, uint64_t now, uint32_t peer, const uint8
 			sm->st.refused_busy++;
 			return;
 		}
+		uint32_t lim = esi_limit(k);
 		uint64_t mem;
-		if (rq_decoder_memory(&oti, &mem)) {
+		if (net_in_slot_mem(&oti, lim, &mem)) {
 			sm->st.drop_malformed++;
 			return;
 		}
-		uint32_t lim = esi_limit(k);
-		mem += lim / 8 + 1;
 		if (p->reserved + mem > sm->cfg.peer_mem_cap) {
 			sm->st.refused_memory++;
 			return;
 		}
 		s = free_slot;
-		s->seen = calloc(lim / 8 + 1, 1);
-		if (!s->seen || rq_decoder_new(&oti, mem, &s->dec)) {
-			free(s->seen);
-			memset(s, 0, sizeof *s);
+		if (net_in_slot_open(p, s, &oti, d + 9, id, lim, mem)) {
 			out->oom = 1;
 			return;
 		}
-		s->used = 1;
-		s->id = id;
-		memcpy(s->oti_raw, d + 9, RQ_OTI_LEN);
-		s->esi_lim = lim;
-		s->reserved = mem;
-		p->reserved += mem;
 	}
 	s->last_ms = now;
-	if (s->seen[esi / 8] & (1u << (esi % 8))) {
+	if (net_in_seen(s, esi)) {
 		sm->st.drop_duplicate++;
 		return;
 	}
@@ -470,23 +545,13 @@ static void on_data(struct net_msg *sm, uint64_t now, uint32_t peer, const uint8
 		sm->st.drop_malformed++;
 		return;
 	}
-	s->seen[esi / 8] |= (uint8_t)(1u << (esi % 8));
+	net_in_mark_seen(s, esi);
 	if (!rq_decoder_complete(s->dec))
 		return;
-	const uint8_t *obj;
-	uint64_t olen;
-	if (rq_decoder_object(s->dec, &obj, &olen) == 0) {
-		uint8_t *copy = malloc(olen);
-		if (copy) {
-			memcpy(copy, obj, olen);
-			if (out_push(out, NET_MSG_A_DELIVER, peer, id, copy, olen))
-				sm->st.delivered++;
-		} else {
-			out->oom = 1;
-		}
-	}
-	ring_add(sm, p, id);
-	slot_free(p, s);
+	if (net_in_deliver(s, peer, out) == 1)
+		sm->st.delivered++;
+	net_in_ring_add(p, sm->cfg.dedup_window, id);
+	net_in_slot_free(p, s);
 	send_ack(sm, peer, id, out);
 }
 
@@ -506,7 +571,7 @@ static void on_ack(struct net_msg *sm, uint64_t now, uint32_t peer, const uint8_
 		/* Karn: only a message answered before any repair times the path. */
 		if (o->rounds == 0 && now >= o->sent_ms)
 			rtt_sample(&sm->peers[peer], now - o->sent_ms);
-		out_push(out, NET_MSG_A_SENT, peer, id, NULL, 0);
+		net_msg_out_push(out, NET_MSG_A_SENT, peer, id, NULL, 0);
 		sm->st.sent_ok++;
 		outmsg_free(o);
 		return;
@@ -523,7 +588,7 @@ static void on_timer(struct net_msg *sm, uint64_t now, struct net_msg_out *out)
 		if (!o->used)
 			continue;
 		if (now >= o->deadline_ms) {
-			struct net_msg_action *a = out_push(out, NET_MSG_A_FAILED, o->peer, o->id, NULL, 0);
+			struct net_msg_action *a = net_msg_out_push(out, NET_MSG_A_FAILED, o->peer, o->id, NULL, 0);
 			if (a)
 				a->err = -CN_ELIMIT;
 			sm->st.sent_failed++;
@@ -542,18 +607,9 @@ static void on_timer(struct net_msg *sm, uint64_t now, struct net_msg_out *out)
 		unsigned shift = o->rounds < BACKOFF_MAX_SHIFT ? o->rounds : BACKOFF_MAX_SHIFT;
 		o->next_ms = pace_base(sm, now) + ((half ? half : 1) << shift);
 	}
-	for (uint32_t i = 0; i < sm->cfg.max_peers; i++) {
-		struct upeer *p = &sm->peers[i];
-		if (!p->slots)
-			continue;
-		for (uint32_t j = 0; j < sm->cfg.max_incoming; j++) {
-			struct inslot *s = &p->slots[j];
-			if (s->used && now >= s->last_ms + sm->cfg.incoming_timeout_ms) {
-				sm->st.expired_incoming++;
-				slot_free(p, s);
-			}
-		}
-	}
+	for (uint32_t i = 0; i < sm->cfg.max_peers; i++)
+		sm->st.expired_incoming +=
+			net_in_expire(&sm->peers[i].in, sm->cfg.max_incoming, now, sm->cfg.incoming_timeout_ms);
 }
 
 static uint64_t next_timer(const struct net_msg *sm)
@@ -568,22 +624,15 @@ static uint64_t next_timer(const struct net_msg *sm)
 		if (o->deadline_ms < t)
 			t = o->deadline_ms;
 	}
-	for (uint32_t i = 0; i < sm->cfg.max_peers; i++) {
-		const struct upeer *p = &sm->peers[i];
-		if (!p->slots)
-			continue;
-		for (uint32_t j = 0; j < sm->cfg.max_incoming; j++)
-			if (p->slots[j].used && p->slots[j].last_ms + sm->cfg.incoming_timeout_ms < t)
-				t = p->slots[j].last_ms + sm->cfg.incoming_timeout_ms;
-	}
+	for (uint32_t i = 0; i < sm->cfg.max_peers; i++)
+		t = net_in_next_expiry(&sm->peers[i].in, sm->cfg.max_incoming, sm->cfg.incoming_timeout_ms, t);
 	return t;
 }
 
 int net_msg_step(struct net_msg *sm, uint64_t now, const struct net_msg_input *in, struct net_msg_out *out)
 {
 	int rc = 0;
-	if (sm->cfg.pace_bytes_per_ms && sm->drain_us < now * 1000)
-		sm->drain_us = now * 1000;
+	net_pace_now(sm->cfg.pace_bytes_per_ms, &sm->drain_us, now);
 	switch (in->kind) {
 	case NET_MSG_IN_SEND:
 		rc = do_send(sm, now, in, out);
@@ -616,18 +665,13 @@ int net_msg_step(struct net_msg *sm, uint64_t now, const struct net_msg_input *i
 		if (in->rate_bytes_per_ms)
 			sm->cfg.pace_bytes_per_ms = in->rate_bytes_per_ms;
 		break;
-	case NET_MSG_IN_PEER_RESET: {
+	case NET_MSG_IN_PEER_RESET:
 		if (in->peer >= sm->cfg.max_peers) {
 			rc = -CN_EINVAL;
 			break;
 		}
-		struct upeer *p = &sm->peers[in->peer];
-		if (p->slots)
-			for (uint32_t j = 0; j < sm->cfg.max_incoming; j++)
-				if (p->slots[j].used)
-					slot_free(p, &p->slots[j]);
+		net_in_slots_drop(&sm->peers[in->peer].in, sm->cfg.max_incoming);
 		break;
-	}
 	default:
 		rc = -CN_EINVAL;
 	}
