@@ -22,6 +22,7 @@
 #include "base/prng.h"
 #include "net/mcast.h"
 #include "net/msg.h"
+#include "../tests/net/msgnet.h"
 
 #define PEERS 24
 #define N (PEERS + 1)
@@ -29,66 +30,6 @@
 #define LAT_US 20000
 #define JIT_US 10000
 #define BW_BPS 1000000000ull
-
-/* ---- the network ---------------------------------------------------------- */
-
-struct mpkt {
-	uint64_t t, seq;
-	uint32_t src, dst;
-	uint8_t *d;
-	size_t len;
-};
-
-struct mnet {
-	struct cn_prng r;
-	struct mpkt *h;
-	size_t n, cap;
-	uint64_t seq, lat, jit;
-	double loss, dup;
-	struct mpkt *log; /* every datagram offered, for replays */
-	size_t nlog, caplog;
-};
-
-static int pkt_less(const struct mpkt *a, const struct mpkt *b)
-{
-	return a->t < b->t || (a->t == b->t && a->seq < b->seq);
-}
-
-static void heap_push(struct mnet *m, struct mpkt p)
-{
-	if (m->n == m->cap) {
-		m->cap = m->cap ? m->cap * 2 : 1024;
-		m->h = realloc(m->h, m->cap * sizeof *m->h);
-		if (!m->h)
-			abort();
-	}
-	size_t i = m->n++;
-	while (i > 0 && pkt_less(&p, &m->h[(i - 1) / 2])) {
-		m->h[i] = m->h[(i - 1) / 2];
-		i = (i - 1) / 2;
-	}
-	m->h[i] = p;
-}
-
-static struct mpkt heap_pop(struct mnet *m)
-{
-	struct mpkt top = m->h[0], last = m->h[--m->n];
-	size_t i = 0;
-	for (;;) {
-		size_t c = 2 * i + 1;
-		if (c >= m->n)
-			break;
-		if (c + 1 < m->n && pkt_less(&m->h[c + 1], &m->h[c]))
-			c++;
-		if (!pkt_less(&m->h[c], &last))
-			break;
-		m->h[i] = m->h[c];
-		i = c;
-	}
-	if (m->n)
-		m->h[i] = last;
-	return top;
-}
 
 struct sim {
 	struct mnet net;
@@ -103,7 +44,7 @@ static void sim_send(struct sim *s, uint32_t src, uint32_t dst, const uint8_t *d
 	struct mpkt p = {.t = t0 + LAT_US + cn_prng_uniform(&s->net.r, JIT_US + 1), .seq = s->net.seq++,
 			 .src = src, .dst = dst, .len = len, .d = malloc(len)};
 	memcpy(p.d, d, len);
-	heap_push(&s->net, p);
+	mnet_push(&s->net, p);
 }
 
 struct result {
@@ -189,7 +130,7 @@ static struct result run_mcast(uint32_t k, uint64_t seed)
 		if (t > s.now_us)
 			s.now_us = t;
 		if (tp <= tt) {
-			struct mpkt p = heap_pop(&s.net);
+			struct mpkt p = mnet_pop(&s.net);
 			struct net_mcast_input d = {.kind = NET_MCAST_IN_DATAGRAM, .peer = p.src, .data = p.d, .len = p.len};
 			node = p.dst;
 			rc = net_mcast_step(sm[node], s.now_us / 1000, &d, &out);
@@ -205,9 +146,7 @@ static struct result run_mcast(uint32_t k, uint64_t seed)
 	struct result r = {(double)net_mcast_stats(sm[0])->bytes_out / MSG, done_us / 1000.0};
 	for (uint32_t i = 0; i < N; i++)
 		net_mcast_free(sm[i]);
-	while (s.net.n)
-		free(heap_pop(&s.net).d);
-	free(s.net.h);
+	mnet_free(&s.net);
 	net_msg_out_free(&out);
 	free(m);
 	return r;
@@ -262,7 +201,7 @@ static double run_unicast(uint64_t seed)
 		if (t > s.now_us)
 			s.now_us = t;
 		if (tp <= tt) {
-			struct mpkt p = heap_pop(&s.net);
+			struct mpkt p = mnet_pop(&s.net);
 			struct net_msg_input d = {.kind = NET_MSG_IN_DATAGRAM, .peer = p.src, .data = p.d, .len = p.len};
 			node = p.dst;
 			if (net_msg_step(sm[node], s.now_us / 1000, &d, &out))
@@ -278,9 +217,7 @@ static double run_unicast(uint64_t seed)
 	double ratio = (double)net_msg_stats(sm[0])->bytes_out / MSG;
 	for (uint32_t i = 0; i < N; i++)
 		net_msg_free(sm[i]);
-	while (s.net.n)
-		free(heap_pop(&s.net).d);
-	free(s.net.h);
+	mnet_free(&s.net);
 	net_msg_out_free(&out);
 	free(m);
 	return ratio;

@@ -12,95 +12,8 @@
 #include "net/mcast.h"
 #include "testutil.h"
 
-/* ---- the network ---------------------------------------------------------- */
-
-struct mpkt {
-	uint64_t t, seq;
-	uint32_t src, dst;
-	uint8_t *d;
-	size_t len;
-};
-
-struct mnet {
-	struct cn_prng r;
-	struct mpkt *h;
-	size_t n, cap;
-	uint64_t seq, lat, jit;
-	double loss, dup;
-	struct mpkt *log; /* every datagram offered, for replays */
-	size_t nlog, caplog;
-};
-
-static int pkt_less(const struct mpkt *a, const struct mpkt *b)
-{
-	return a->t < b->t || (a->t == b->t && a->seq < b->seq);
-}
-
-static void heap_push(struct mnet *m, struct mpkt p)
-{
-	if (m->n == m->cap) {
-		m->cap = m->cap ? m->cap * 2 : 1024;
-		m->h = realloc(m->h, m->cap * sizeof *m->h);
-		cr_assert(m->h);
-	}
-	size_t i = m->n++;
-	while (i > 0 && pkt_less(&p, &m->h[(i - 1) / 2])) {
-		m->h[i] = m->h[(i - 1) / 2];
-		i = (i - 1) / 2;
-	}
-	m->h[i] = p;
-}
-
-static struct mpkt heap_pop(struct mnet *m)
-{
-	struct mpkt top = m->h[0], last = m->h[--m->n];
-	size_t i = 0;
-	for (;;) {
-		size_t c = 2 * i + 1;
-		if (c >= m->n)
-			break;
-		if (c + 1 < m->n && pkt_less(&m->h[c + 1], &m->h[c]))
-			c++;
-		if (!pkt_less(&m->h[c], &last))
-			break;
-		m->h[i] = m->h[c];
-		i = c;
-	}
-	if (m->n)
-		m->h[i] = last;
-	return top;
-}
-
-static void net_send(struct mnet *m, uint64_t now, uint32_t src, uint32_t dst, const uint8_t *d, size_t len)
-{
-	if (m->nlog == m->caplog) {
-		m->caplog = m->caplog ? m->caplog * 2 : 1024;
-		m->log = realloc(m->log, m->caplog * sizeof *m->log);
-		cr_assert(m->log);
-	}
-	struct mpkt lp = {.src = src, .dst = dst, .len = len, .d = malloc(len)};
-	memcpy(lp.d, d, len);
-	m->log[m->nlog++] = lp;
-	int copies = 1 + (cn_prng_double(&m->r) < m->dup);
-	for (int c = 0; c < copies; c++) {
-		if (cn_prng_double(&m->r) < m->loss)
-			continue;
-		struct mpkt p = {.t = now + m->lat + cn_prng_uniform(&m->r, m->jit + 1), .seq = m->seq++,
-				 .src = src, .dst = dst, .len = len, .d = malloc(len)};
-		memcpy(p.d, d, len);
-		heap_push(m, p);
-	}
-}
-
-static void net_free(struct mnet *m)
-{
-	for (size_t i = 0; i < m->n; i++)
-		free(m->h[i].d);
-	for (size_t i = 0; i < m->nlog; i++)
-		free(m->log[i].d);
-	free(m->h);
-	free(m->log);
-}
+#define MSGNET_ASSERT(x) cr_assert(x)
+#include "msgnet.h"
 
 /* ---- the group -------------------------------------------------------------- */
 
@@ -158,7 +71,7 @@ static void ghandle(struct group *g, uint32_t node)
 			cr_assert_neq(a->peer, node);
 			if (g->role[node] == TAMPER && a->data[0] == NET_MCAST_T_RELAY)
 				a->data[a->len - 1] ^= 0x40;
-			net_send(&g->net, g->now, node, a->peer, a->data, a->len);
+			mnet_send(&g->net, g->now, node, a->peer, a->data, a->len);
 			break;
 		case NET_MSG_A_DELIVER:
 			e = gfind(g, a->peer, a->msg_id);
@@ -219,7 +132,7 @@ static void group_free(struct group *g)
 	for (size_t i = 0; i < g->nex; i++)
 		free(g->ex[i].data);
 	net_msg_out_free(&g->out);
-	net_free(&g->net);
+	mnet_free(&g->net);
 }
 
 static struct mexp *group_send(struct group *g, uint32_t sender, size_t len, uint64_t deadline)
@@ -270,7 +183,7 @@ static void group_run(struct group *g, uint64_t until, int quorum)
 		if (t > g->now)
 			g->now = t;
 		if (tp <= tt) {
-			struct mpkt p = heap_pop(&g->net);
+			struct mpkt p = mnet_pop(&g->net);
 			if (g->role[p.dst] != SILENT) {
 				struct net_mcast_input in = {.kind = NET_MCAST_IN_DATAGRAM, .peer = p.src,
 							     .data = p.d, .len = p.len};

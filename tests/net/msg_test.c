@@ -11,95 +11,8 @@
 #include "net/msg.h"
 #include "testutil.h"
 
-/* ---- the network ---------------------------------------------------------- */
-
-struct mpkt {
-	uint64_t t, seq;
-	uint32_t src, dst;
-	uint8_t *d;
-	size_t len;
-};
-
-struct mnet {
-	struct cn_prng r;
-	struct mpkt *h;
-	size_t n, cap;
-	uint64_t seq, lat, jit;
-	double loss, dup;
-	struct mpkt *log; /* every datagram offered, for replays */
-	size_t nlog, caplog;
-};
-
-static int pkt_less(const struct mpkt *a, const struct mpkt *b)
-{
-	return a->t < b->t || (a->t == b->t && a->seq < b->seq);
-}
-
-static void heap_push(struct mnet *m, struct mpkt p)
-{
-	if (m->n == m->cap) {
-		m->cap = m->cap ? m->cap * 2 : 1024;
-		m->h = realloc(m->h, m->cap * sizeof *m->h);
-		cr_assert(m->h);
-	}
-	size_t i = m->n++;
-	while (i > 0 && pkt_less(&p, &m->h[(i - 1) / 2])) {
-		m->h[i] = m->h[(i - 1) / 2];
-		i = (i - 1) / 2;
-	}
-	m->h[i] = p;
-}
-
-static struct mpkt heap_pop(struct mnet *m)
-{
-	struct mpkt top = m->h[0], last = m->h[--m->n];
-	size_t i = 0;
-	for (;;) {
-		size_t c = 2 * i + 1;
-		if (c >= m->n)
-			break;
-		if (c + 1 < m->n && pkt_less(&m->h[c + 1], &m->h[c]))
-			c++;
-		if (!pkt_less(&m->h[c], &last))
-			break;
-		m->h[i] = m->h[c];
-		i = c;
-	}
-	if (m->n)
-		m->h[i] = last;
-	return top;
-}
-
-static void net_send(struct mnet *m, uint64_t now, uint32_t src, uint32_t dst, const uint8_t *d, size_t len)
-{
-	if (m->nlog == m->caplog) {
-		m->caplog = m->caplog ? m->caplog * 2 : 1024;
-		m->log = realloc(m->log, m->caplog * sizeof *m->log);
-		cr_assert(m->log);
-	}
-	struct mpkt lp = {.src = src, .dst = dst, .len = len, .d = malloc(len)};
-	memcpy(lp.d, d, len);
-	m->log[m->nlog++] = lp;
-	int copies = 1 + (cn_prng_double(&m->r) < m->dup);
-	for (int c = 0; c < copies; c++) {
-		if (cn_prng_double(&m->r) < m->loss)
-			continue;
-		struct mpkt p = {.t = now + m->lat + cn_prng_uniform(&m->r, m->jit + 1), .seq = m->seq++,
-				 .src = src, .dst = dst, .len = len, .d = malloc(len)};
-		memcpy(p.d, d, len);
-		heap_push(m, p);
-	}
-}
-
-static void net_free(struct mnet *m)
-{
-	for (size_t i = 0; i < m->n; i++)
-		free(m->h[i].d);
-	for (size_t i = 0; i < m->nlog; i++)
-		free(m->log[i].d);
-	free(m->h);
-	free(m->log);
-}
+#define MSGNET_ASSERT(x) cr_assert(x)
+#include "msgnet.h"
 
 /* ---- the nodes --------------------------------------------------------------- */
 
@@ -142,7 +55,7 @@ static void handle(struct world *w, uint32_t node)
 		switch (a->kind) {
 		case NET_MSG_A_SEND:
 			cr_assert_leq(a->len, NET_MSG_MTU);
-			net_send(&w->net, w->now, node, a->peer, a->data, a->len);
+			mnet_send(&w->net, w->now, node, a->peer, a->data, a->len);
 			break;
 		case NET_MSG_A_DELIVER:
 			e = find(w, a->peer, node, a->msg_id);
@@ -195,7 +108,7 @@ static void world_free(struct world *w)
 	for (size_t i = 0; i < w->nex; i++)
 		free(w->ex[i].data);
 	net_msg_out_free(&w->out);
-	net_free(&w->net);
+	mnet_free(&w->net);
 }
 
 static void world_send(struct world *w, uint32_t src, uint32_t dst, size_t len, uint64_t deadline)
@@ -231,7 +144,7 @@ static void world_run(struct world *w, uint64_t until)
 		if (t > w->now)
 			w->now = t;
 		if (tp <= tt) {
-			struct mpkt p = heap_pop(&w->net);
+			struct mpkt p = mnet_pop(&w->net);
 			struct net_msg_input in = {.kind = NET_MSG_IN_DATAGRAM, .peer = p.src, .data = p.d, .len = p.len};
 			cr_assert_eq(net_msg_step(w->sm[p.dst], w->now, &in, &w->out), 0);
 			free(p.d);
