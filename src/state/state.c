@@ -781,8 +781,10 @@ static int obj_slot(struct state *s, struct sobj *o, const uint8_t key[32], stru
 	return 0;
 }
 
-int state_get_storage(struct state *s, const uint8_t addr[STATE_ADDR_LEN],
-                      const uint8_t slot[32], uint8_t out[32])
+/* The slot as the transaction sees it (val) or as it stood at the last
+ * transaction boundary (orig, EIP-2200's original value). */
+static int storage_read(struct state *s, const uint8_t addr[STATE_ADDR_LEN], const uint8_t slot[32],
+                        int committed, uint8_t out[32])
 {
 	struct sobj *o;
 	struct slot *e;
@@ -796,27 +798,20 @@ int state_get_storage(struct state *s, const uint8_t addr[STATE_ADDR_LEN],
 	}
 	if ((rc = obj_slot(s, o, slot, &e)) != 0)
 		return rc;
-	memcpy(out, e->val, 32);
+	memcpy(out, committed ? e->orig : e->val, 32);
 	return 0;
+}
+
+int state_get_storage(struct state *s, const uint8_t addr[STATE_ADDR_LEN],
+                      const uint8_t slot[32], uint8_t out[32])
+{
+	return storage_read(s, addr, slot, 0, out);
 }
 
 int state_get_committed_storage(struct state *s, const uint8_t addr[STATE_ADDR_LEN],
                                 const uint8_t slot[32], uint8_t out[32])
 {
-	struct sobj *o;
-	struct slot *e;
-	int rc;
-	CHECK(s);
-	if ((rc = obj_get(s, addr, &o)) != 0)
-		return rc;
-	if (!o->exists) {
-		memset(out, 0, 32);
-		return 0;
-	}
-	if ((rc = obj_slot(s, o, slot, &e)) != 0)
-		return rc;
-	memcpy(out, e->orig, 32);
-	return 0;
+	return storage_read(s, addr, slot, 1, out);
 }
 
 /* ---- writes ------------------------------------------------------------- */
