@@ -19,5 +19,6 @@ int cli_keys_p2p(int argc, char **argv);   /* argv starts at "p2p" */
 int cli_config(int argc, char **argv);
 int cli_chain(int argc, char **argv);
 int cli_rpc(int argc, char **argv);
+int cli_p2p(int argc, char **argv);        /* locator, ping over UDP (src/runtime) */
 
 #endif

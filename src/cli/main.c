@@ -12,6 +12,7 @@ static const struct cli_command commands[] = {
 	{"config", "print default or check harmony.conf-style TOML configs", cli_config},
 	{"chain", "init, inspect, export and import a chain database", cli_chain},
 	{"rpc", "serve JSON-RPC (eth_, hmy_, hmyv2_) from a chain database", cli_rpc},
+	{"p2p", "print a locator record, ping a node over encrypted UDP", cli_p2p},
 };
 #define N_COMMANDS (sizeof commands / sizeof commands[0])
 
