@@ -1,0 +1,169 @@
+/* rt_msg.c — net_msg over rt_net. */
+#include "runtime/rt_msg.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include <sodium.h>
+
+#include "base/err.h"
+
+static void msg_timer_cb(uv_timer_t *t);
+
+static void arm(struct rt_msg *rm, uint64_t at_ms)
+{
+	if (rm->net.closing)
+		return;
+	if (at_ms == UINT64_MAX) {
+		uv_timer_stop(&rm->timer);
+		return;
+	}
+	uv_update_time(rm->net.loop);
+	uint64_t now = rt_now_ms();
+	rm->timer_at_ms = at_ms;
+	uv_timer_start(&rm->timer, msg_timer_cb, at_ms > now ? at_ms - now + 1 : 0, 0);
+}
+
+/* One net_msg step with its own output, so callbacks may step again. */
+static int msg_step(struct rt_msg *rm, const struct net_msg_input *in)
+{
+	struct net_msg_out out;
+	net_msg_out_init(&out);
+	int rc = net_msg_step(rm->msg, rt_now_ms(), in, &out);
+	arm(rm, out.next_timer_ms);
+	for (size_t i = 0; i < out.n && !rm->net.closing; i++) {
+		const struct net_msg_action *a = &out.a[i];
+		if (a->peer >= rm->n_peers)
+			continue;
+		switch (a->kind) {
+		case NET_MSG_A_SEND:
+			/* Errors here are the session's (e.g. closed): net_msg's
+			 * repair rounds and deadline handle the loss. */
+			rt_net_send(&rm->net, rm->ids[a->peer], a->data, a->len);
+			break;
+		case NET_MSG_A_DELIVER:
+			if (rm->cb.deliver)
+				rm->cb.deliver(rm->ctx, rm, a->peer, a->data, a->len);
+			break;
+		case NET_MSG_A_SENT:
+		case NET_MSG_A_FAILED:
+			if (rm->cb.result)
+				rm->cb.result(rm->ctx, rm, a->peer, a->msg_id,
+					      a->kind == NET_MSG_A_SENT ? 0 : (a->err ? a->err : -CN_ELIMIT));
+			break;
+		}
+	}
+	net_msg_out_free(&out);
+	return rc;
+}
+
+static void msg_timer_cb(uv_timer_t *t)
+{
+	struct rt_msg *rm = t->data;
+	if (rt_now_ms() < rm->timer_at_ms) {
+		arm(rm, rm->timer_at_ms);
+		return;
+	}
+	struct net_msg_input in = {.kind = NET_MSG_IN_TIMER};
+	msg_step(rm, &in);
+}
+
+int rt_msg_peer(struct rt_msg *rm, const uint8_t node_id[NET_NODE_ID_LEN], uint32_t *index)
+{
+	for (uint32_t i = 0; i < rm->n_peers; i++)
+		if (!memcmp(rm->ids[i], node_id, NET_NODE_ID_LEN)) {
+			*index = i;
+			return 0;
+		}
+	if (rm->n_peers == rm->max_peers)
+		return -CN_ELIMIT;
+	memcpy(rm->ids[rm->n_peers], node_id, NET_NODE_ID_LEN);
+	*index = rm->n_peers++;
+	return 0;
+}
+
+const uint8_t *rt_msg_peer_id(const struct rt_msg *rm, uint32_t index)
+{
+	return index < rm->n_peers ? rm->ids[index] : NULL;
+}
+
+static void on_net_event(void *ctx, struct rt_net *rt, const struct net_action *a,
+			 const uint8_t *data, size_t len)
+{
+	struct rt_msg *rm = ctx;
+	uint32_t peer;
+	if (a->kind == NET_ACT_DELIVER) {
+		if (rt_msg_peer(rm, a->peer, &peer) != 0) {
+			rm->unknown_dropped++;
+			return;
+		}
+		struct net_msg_input in = {.kind = NET_MSG_IN_DATAGRAM, .peer = peer, .data = data, .len = len};
+		msg_step(rm, &in);
+		return;
+	}
+	if (a->kind == NET_ACT_CLOSED) {
+		/* Partial messages from the old session cannot complete. */
+		for (peer = 0; peer < rm->n_peers; peer++)
+			if (!memcmp(rm->ids[peer], a->peer, NET_NODE_ID_LEN)) {
+				struct net_msg_input in = {.kind = NET_MSG_IN_PEER_RESET, .peer = peer};
+				msg_step(rm, &in);
+			}
+	}
+	if (rm->cb.session)
+		rm->cb.session(rm->ctx, rt, a, data, len);
+}
+
+int rt_msg_start(struct rt_msg *rm, uv_loop_t *loop, struct net_endpoint *ep,
+		 const struct net_addr *bind_addr, uint32_t max_peers,
+		 const struct rt_msg_callbacks *cb, void *ctx)
+{
+	memset(rm, 0, sizeof *rm);
+	if (max_peers == 0)
+		return -CN_EINVAL;
+	rm->cb = *cb;
+	rm->ctx = ctx;
+	rm->max_peers = max_peers;
+	if (!(rm->ids = calloc(max_peers, sizeof *rm->ids)))
+		return -CN_ENOMEM;
+	struct net_msg_config cfg = {.max_peers = max_peers};
+	randombytes_buf(&cfg.id_seed, sizeof cfg.id_seed);
+	int rc = net_msg_new(&cfg, &rm->msg);
+	if (rc) {
+		free(rm->ids);
+		rm->ids = NULL;
+		return rc;
+	}
+	/* rt_net_start zeroes rm->net; the timer lives beside it. */
+	if ((rc = rt_net_start(&rm->net, loop, ep, bind_addr, on_net_event, rm)) != 0)
+		return rc;
+	uv_timer_init(loop, &rm->timer);
+	rm->timer.data = rm;
+	return 0;
+}
+
+int rt_msg_send(struct rt_msg *rm, uint32_t peer, const uint8_t *data, size_t len,
+		uint64_t deadline_ms, uint64_t *msg_id)
+{
+	if (rm->net.closing)
+		return -CN_ESTATE;
+	if (peer >= rm->n_peers)
+		return -CN_EINVAL;
+	struct net_msg_input in = {.kind = NET_MSG_IN_SEND, .peer = peer, .data = data, .len = len,
+				   .deadline_ms = deadline_ms, .msg_id = msg_id};
+	return msg_step(rm, &in);
+}
+
+void rt_msg_close(struct rt_msg *rm)
+{
+	if (rm->timer.type == UV_TIMER && !uv_is_closing((uv_handle_t *)&rm->timer))
+		uv_close((uv_handle_t *)&rm->timer, NULL);
+	rt_net_close(&rm->net);
+}
+
+void rt_msg_free(struct rt_msg *rm)
+{
+	net_msg_free(rm->msg);
+	free(rm->ids);
+	rm->msg = NULL;
+	rm->ids = NULL;
+}

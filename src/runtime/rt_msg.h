@@ -1,0 +1,56 @@
+/* rt_msg.h — RaptorQ-coded messages (src/net/msg.h) over rt_net sessions.
+ *
+ * net_msg turns whole messages (up to NET_MSG_MAX_SIZE) into payloads of at
+ * most NET_MSG_MTU bytes for a peer index and back; rt_net carries payloads
+ * over encrypted UDP sessions to node IDs. This driver joins the two: it
+ * keeps the table from peer index to node ID (peers added by the caller, or
+ * met when they first send us something), routes every session delivery into
+ * net_msg, every net_msg payload into the session, and runs net_msg's timer
+ * (repair rounds, deadlines) on its own uv_timer_t. */
+#ifndef CANON_RUNTIME_RT_MSG_H
+#define CANON_RUNTIME_RT_MSG_H
+
+#include "net/msg.h"
+#include "runtime/rt_net.h"
+
+struct rt_msg;
+
+struct rt_msg_callbacks {
+	/* A complete message from peer (index; rt_msg_peer_id names it). */
+	void (*deliver)(void *ctx, struct rt_msg *rm, uint32_t peer, const uint8_t *data, size_t len);
+	/* Our message msg_id reached peer (err 0) or missed its deadline. */
+	void (*result)(void *ctx, struct rt_msg *rm, uint32_t peer, uint64_t msg_id, int err);
+	/* Session events of rt_net other than deliveries (may be NULL). */
+	rt_net_event_fn session;
+};
+
+struct rt_msg {
+	struct rt_net net;
+	struct net_msg *msg;
+	uv_timer_t timer;
+	uint64_t timer_at_ms;
+	uint8_t (*ids)[NET_NODE_ID_LEN];
+	uint32_t n_peers, max_peers;
+	struct rt_msg_callbacks cb;
+	void *ctx;
+	uint64_t unknown_dropped;      /* deliveries from nodes when the table was full */
+};
+
+/* Starts rt_net on bind_addr with a net_msg for up to max_peers peers.
+ * -CN_EIO (bind), -CN_ENOMEM, -CN_EINVAL; on error, run the loop once more
+ * before closing it (handles may be closing). */
+int rt_msg_start(struct rt_msg *rm, uv_loop_t *loop, struct net_endpoint *ep,
+		 const struct net_addr *bind_addr, uint32_t max_peers,
+		 const struct rt_msg_callbacks *cb, void *ctx);
+/* Index of node_id, added if new. -CN_ELIMIT when the table is full. */
+int rt_msg_peer(struct rt_msg *rm, const uint8_t node_id[NET_NODE_ID_LEN], uint32_t *index);
+const uint8_t *rt_msg_peer_id(const struct rt_msg *rm, uint32_t index);
+/* Queues a message for peer, to arrive before deadline_ms (Unix epoch). */
+int rt_msg_send(struct rt_msg *rm, uint32_t peer, const uint8_t *data, size_t len,
+		uint64_t deadline_ms, uint64_t *msg_id);
+/* Closes every handle. After the loop has stopped (and also after a failed
+ * rt_msg_start) release the rest with rt_msg_free. */
+void rt_msg_close(struct rt_msg *rm);
+void rt_msg_free(struct rt_msg *rm);
+
+#endif
