@@ -18,6 +18,7 @@ packages=(
   libzstd-dev           # compression
   libgmp-dev            # EVM modexp
   wrk                   # HTTP load generator for bench/rpc.c (requests/s, p99)
+  nginx                 # static-JSON reference server bench/rpc.c compares the RPC server with
 )
 # Node.js may come from outside Debian's archive (it does on these machines);
 # ask apt for it only when there is none.
