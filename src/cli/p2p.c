@@ -20,6 +20,7 @@
 #include "base/flags.h"
 #include "cli/cli.h"
 #include "net/net.h"
+#include "runtime/rt_msg.h"
 #include "runtime/rt_net.h"
 
 static void usage(FILE *f)
@@ -107,29 +108,41 @@ struct ping {
 	int pinger;
 	uint8_t peer[NET_NODE_ID_LEN];
 	char peer_tag[NET_TAG_CHARS + 1];
-	uint64_t count, size, sent, received, mismatched;
-	uint8_t msg[NET_MAX_PAYLOAD];
+	uint64_t count, size, sent, received, mismatched, strays;
+	uint8_t nonce[8];                /* starts every message of this run (size >= 16) */
+	uint8_t *msg;
+	uint64_t timeout_ms;
 	uint64_t sent_at_ns;
 	uint64_t *rtt_ns;
 	int failed, timed_out;
 	const char *why;
 	uv_timer_t deadline;
 	struct rt_net *rt;
+	struct rt_msg *rm;               /* --raptorq: whole messages through rt_msg */
+	uint32_t peer_index;
 };
 
 static void stop(struct ping *p)
 {
-	rt_net_close(p->rt);
+	if (p->rm)
+		rt_msg_close(p->rm);
+	else
+		rt_net_close(p->rt);
 	if (p->deadline.type == UV_TIMER && !uv_is_closing((uv_handle_t *)&p->deadline))
 		uv_close((uv_handle_t *)&p->deadline, NULL);
 }
 
-static void send_next(struct ping *p, struct rt_net *rt)
+static void send_next(struct ping *p)
 {
 	randombytes_buf(p->msg, p->size);
-	memcpy(p->msg, &p->sent, p->size < 8 ? p->size : 8);
+	if (p->size >= 16) {
+		memcpy(p->msg, p->nonce, 8);
+		memcpy(p->msg + 8, &p->sent, 8);
+	}
 	p->sent_at_ns = uv_hrtime();
-	int rc = rt_net_send(rt, p->peer, p->msg, p->size);
+	int rc = p->rm ? rt_msg_send(p->rm, p->peer_index, p->msg, p->size,
+				     rt_now_ms() + p->timeout_ms, NULL)
+		       : rt_net_send(p->rt, p->peer, p->msg, p->size);
 	if (rc) {
 		p->failed = 1;
 		p->why = cn_strerror(rc);
@@ -137,6 +150,48 @@ static void send_next(struct ping *p, struct rt_net *rt)
 		return;
 	}
 	p->sent++;
+}
+
+/* An echo came back (pinger) from the node we ping. */
+static void got_echo(struct ping *p, const uint8_t *data, size_t len)
+{
+	/* A peer that served an earlier run may still be repairing the echoes
+	 * that run never acknowledged; they are not ours to compare. */
+	if (p->size >= 16 && (len < 8 || memcmp(data, p->nonce, 8) != 0)) {
+		p->strays++;
+		return;
+	}
+	if (len != p->size || memcmp(data, p->msg, len) != 0) {
+		p->mismatched++;
+		p->failed = 1;
+		p->why = "echo differs from what was sent";
+		stop(p);
+		return;
+	}
+	p->rtt_ns[p->received++] = uv_hrtime() - p->sent_at_ns;
+	if (p->received == p->count)
+		stop(p);
+	else
+		send_next(p);
+}
+
+static void on_msg(void *ctx, struct rt_msg *rm, uint32_t peer, const uint8_t *data, size_t len)
+{
+	struct ping *p = ctx;
+	if (!p->pinger)
+		rt_msg_send(rm, peer, data, len, rt_now_ms() + 30000, NULL);
+	else if (peer == p->peer_index)
+		got_echo(p, data, len);
+}
+
+static void on_msg_result(void *ctx, struct rt_msg *rm, uint32_t peer, uint64_t id, int err)
+{
+	struct ping *p = ctx;
+	if (err && p->pinger) {
+		p->failed = 1;
+		p->why = "message missed its deadline";
+		stop(p);
+	}
 }
 
 static void on_event(void *ctx, struct rt_net *rt, const struct net_action *a, const uint8_t *data,
@@ -147,24 +202,10 @@ static void on_event(void *ctx, struct rt_net *rt, const struct net_action *a, c
 	net_node_tag(a->peer, tag);
 	switch (a->kind) {
 	case NET_ACT_DELIVER:
-		if (!p->pinger) {
+		if (!p->pinger)
 			rt_net_send(rt, a->peer, data, len);
-			return;
-		}
-		if (memcmp(a->peer, p->peer, NET_NODE_ID_LEN) != 0)
-			return;
-		if (len != p->size || memcmp(data, p->msg, len) != 0) {
-			p->mismatched++;
-			p->failed = 1;
-			p->why = "echo differs from what was sent";
-			stop(p);
-			return;
-		}
-		p->rtt_ns[p->received++] = uv_hrtime() - p->sent_at_ns;
-		if (p->received == p->count)
-			stop(p);
-		else
-			send_next(p, rt);
+		else if (!memcmp(a->peer, p->peer, NET_NODE_ID_LEN))
+			got_echo(p, data, len);
 		return;
 	case NET_ACT_ESTABLISHED:
 		fprintf(stderr, "session with %s established\n", tag);
@@ -206,6 +247,7 @@ static int cmd_ping(int argc, char **argv)
 {
 	const char *datadir = ".", *listen_s = NULL, *peer_s = NULL;
 	uint64_t count = 10, size = 64, timeout_ms = 30000, hs_ms = 1000;
+	int raptorq = 0;
 	struct cn_flag flags[] = {
 		{"datadir", CN_FLAG_STRING, &datadir, "D", "data directory (default .)", 0},
 		{"listen", CN_FLAG_STRING, &listen_s, "IP:PORT", "UDP address to bind", 0},
@@ -215,6 +257,8 @@ static int cmd_ping(int argc, char **argv)
 		{"timeout", CN_FLAG_DURATION, &timeout_ms, "T", "give up after T (default 30s)", 0},
 		{"handshake-retry", CN_FLAG_DURATION, &hs_ms, "T",
 		 "handshake retransmission interval (default 1s; 5 attempts)", 0},
+		{"raptorq", CN_FLAG_BOOL, &raptorq, NULL,
+		 "whole RaptorQ-coded messages (up to 32 MiB) instead of single packets; both sides", 0},
 		{NULL, 0, NULL, NULL, NULL, 0},
 	};
 	struct cn_flags_result res;
@@ -234,8 +278,9 @@ static int cmd_ping(int argc, char **argv)
 		fprintf(stderr, "canon p2p ping: need --listen IP:PORT\n");
 		return 2;
 	}
-	if (peer_s && (count == 0 || size == 0 || size > NET_MAX_PAYLOAD || count > 100000000)) {
-		fprintf(stderr, "canon p2p ping: need 1 <= --size <= %d and --count >= 1\n", NET_MAX_PAYLOAD);
+	uint64_t max_size = raptorq ? NET_MSG_MAX_SIZE : NET_MAX_PAYLOAD;
+	if (peer_s && (count == 0 || size == 0 || size > max_size || count > 100000000)) {
+		fprintf(stderr, "canon p2p ping: need 1 <= --size <= %" PRIu64 " and --count >= 1\n", max_size);
 		return 2;
 	}
 	struct net_locator peer_rec;
@@ -272,22 +317,30 @@ static int cmd_ping(int argc, char **argv)
 	p.pinger = peer_s != NULL;
 	p.count = count;
 	p.size = size;
+	p.timeout_ms = timeout_ms;
+	randombytes_buf(p.nonce, sizeof p.nonce);
 	if (p.pinger) {
 		net_node_id(peer_rec.pk, p.peer);
 		net_node_tag(p.peer, p.peer_tag);
-		if (!(p.rtt_ns = calloc(count, sizeof *p.rtt_ns))) {
+		if (!(p.rtt_ns = calloc(count, sizeof *p.rtt_ns)) || !(p.msg = malloc(size))) {
+			free(p.rtt_ns);
 			net_endpoint_free(ep);
 			return 1;
 		}
 	}
 	uv_loop_t loop;
 	uv_loop_init(&loop);
-	struct rt_net *rt = malloc(sizeof *rt);
+	struct rt_msg *rm = raptorq ? calloc(1, sizeof *rm) : NULL;
+	struct rt_net *rt = raptorq ? (rm ? &rm->net : NULL) : malloc(sizeof *rt);
 	int status = 1;
 	if (!rt)
 		goto out;
 	p.rt = rt;
-	if (rt_net_start(rt, &loop, ep, &bind_addr, on_event, &p) != 0) {
+	p.rm = rm;
+	struct rt_msg_callbacks mcb = {.deliver = on_msg, .result = on_msg_result, .session = on_event};
+	if ((rm ? rt_msg_start(rm, &loop, ep, &bind_addr, 64, &mcb, &p)
+		: rt_net_start(rt, &loop, ep, &bind_addr, on_event, &p)) != 0 ||
+	    (rm && p.pinger && rt_msg_peer(rm, p.peer, &p.peer_index) != 0)) {
 		fprintf(stderr, "canon p2p ping: cannot bind %s\n", listen_s);
 		uv_run(&loop, UV_RUN_DEFAULT);
 		goto out;
@@ -306,7 +359,7 @@ static int cmd_ping(int argc, char **argv)
 		uv_unref((uv_handle_t *)&p.deadline);
 	}
 	if (p.pinger)
-		send_next(&p, rt);
+		send_next(&p);
 	uv_run(&loop, UV_RUN_DEFAULT);
 	stop(&p);
 	uv_run(&loop, UV_RUN_DEFAULT);
@@ -318,8 +371,8 @@ static int cmd_ping(int argc, char **argv)
 			p99 = (double)p.rtt_ns[(p.received * 99 - 1) / 100] / 1000.0;
 		}
 		printf("peer %s sent %" PRIu64 " received %" PRIu64 " size %" PRIu64
-		       " rtt_p50_us %.1f rtt_p99_us %.1f\n",
-		       p.peer_tag, p.sent, p.received, p.size, p50, p99);
+		       " rtt_p50_us %.1f rtt_p99_us %.1f strays %" PRIu64 "\n",
+		       p.peer_tag, p.sent, p.received, p.size, p50, p99, p.strays);
 		if (p.failed || p.received != p.count)
 			fprintf(stderr, "canon p2p ping: %s\n", p.why ? p.why : "interrupted");
 		else
@@ -331,8 +384,14 @@ static int cmd_ping(int argc, char **argv)
 out:
 	if (uv_loop_close(&loop) != 0)
 		fprintf(stderr, "canon p2p ping: event loop did not close cleanly\n");
-	free(rt);
+	if (rm) {
+		rt_msg_free(rm);
+		free(rm);
+	} else {
+		free(rt);
+	}
 	free(p.rtt_ns);
+	free(p.msg);
 	net_endpoint_free(ep);
 	return status;
 }

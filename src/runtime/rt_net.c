@@ -255,6 +255,13 @@ int rt_net_start(struct rt_net *rt, uv_loop_t *loop, struct net_endpoint *ep,
 		rt_net_close(rt);
 		return -CN_EIO;
 	}
+	/* Best effort: a RaptorQ burst is hundreds of datagrams, and the
+	 * default ~200 KiB receive buffer drops most of a large message before
+	 * the loop gets to read it. The kernel caps this at rmem_max. */
+	int bufsz = 4 << 20;
+	uv_recv_buffer_size((uv_handle_t *)&rt->udp, &bufsz);
+	bufsz = 4 << 20;
+	uv_send_buffer_size((uv_handle_t *)&rt->udp, &bufsz);
 	uv_signal_start(&rt->sigint, on_signal, SIGINT);
 	uv_signal_start(&rt->sigterm, on_signal, SIGTERM);
 	return 0;

@@ -42,5 +42,24 @@ kill -TERM "$rt_listener" 2>/dev/null
 wait "$rt_listener"; rt_rc=$?
 check "p2p listener exits 0 on SIGTERM" 0 test "$rt_rc" = 0
 rt_listener=
+
+# --raptorq: whole messages, RaptorQ-coded, larger than one packet.
+"$canon" p2p ping --datadir "$rt_dir/b" --listen 127.0.0.1:0 --raptorq --timeout 60s 2>"$rt_dir/listener2.log" &
+rt_listener=$!
+rt_port=
+for _ in $(seq 50); do
+	rt_port=$(sed -n 's/.* listening on 127\.0\.0\.1:\([0-9]*\)$/\1/p' "$rt_dir/listener2.log")
+	[ -n "$rt_port" ] && break
+	sleep 0.1
+done
+rt_loc=$("$canon" p2p locator --datadir "$rt_dir/b" --addr "127.0.0.1:${rt_port:-1}")
+check "p2p ping --raptorq 200 small messages" 0 timeout 30 "$canon" p2p ping --datadir "$rt_dir/a" \
+	--listen 127.0.0.1:0 --peer "$rt_loc" --raptorq --count 200 --size 100
+check "p2p ping --raptorq 5 messages of 300 kB" 0 timeout 30 "$canon" p2p ping --datadir "$rt_dir/a" \
+	--listen 127.0.0.1:0 --peer "$rt_loc" --raptorq --count 5 --size 300000 --timeout 25s
+kill -TERM "$rt_listener" 2>/dev/null
+wait "$rt_listener"; rt_rc=$?
+check "p2p --raptorq listener exits 0 on SIGTERM" 0 test "$rt_rc" = 0
+rt_listener=
 rt_cleanup
 trap - EXIT
