@@ -373,6 +373,16 @@ static int cmd_ping(int argc, char **argv)
 		printf("peer %s sent %" PRIu64 " received %" PRIu64 " size %" PRIu64
 		       " rtt_p50_us %.1f rtt_p99_us %.1f strays %" PRIu64 "\n",
 		       p.peer_tag, p.sent, p.received, p.size, p50, p99, p.strays);
+		if (rm) {
+			const struct net_msg_stats *st = net_msg_stats(rm->msg);
+			fprintf(stderr,
+				"raptorq: datagrams out %" PRIu64 " in %" PRIu64 " repair symbols %" PRIu64
+				" acks out %" PRIu64 " in %" PRIu64 " refused busy %" PRIu64 " memory %" PRIu64
+				" duplicates %" PRIu64 " srtt %" PRIu64 " ms\n",
+				st->datagrams_out, st->datagrams_in, st->repair_symbols, st->acks_out,
+				st->acks_in, st->refused_busy, st->refused_memory, st->drop_duplicate,
+				net_msg_peer_srtt(rm->msg, p.peer_index));
+		}
 		if (p.failed || p.received != p.count)
 			fprintf(stderr, "canon p2p ping: %s\n", p.why ? p.why : "interrupted");
 		else

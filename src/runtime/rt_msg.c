@@ -10,6 +10,61 @@
 
 static void msg_timer_cb(uv_timer_t *t);
 
+struct rt_held {
+	struct rt_held *next;
+	uint32_t peer;
+	size_t len;
+	uint8_t data[];
+};
+
+static void emit(struct rt_msg *rm, uint32_t peer, const uint8_t *data, size_t len)
+{
+	struct net_session_info info;
+	int up = net_endpoint_session(rm->net.ep, rm->ids[peer], &info) == 0 &&
+		 info.state == NET_SESSION_ESTABLISHED;
+	if (up || !rm->kicked[peer]) {
+		rm->kicked[peer] = !up;
+		/* Errors here are the session's (e.g. closed): net_msg's repair
+		 * rounds and deadline handle the loss. */
+		rt_net_send(&rm->net, rm->ids[peer], data, len);
+		return;
+	}
+	struct rt_held *h;
+	if (rm->held_bytes + len > RT_MSG_HOLD_MAX_BYTES || !(h = malloc(sizeof *h + len))) {
+		rm->held_dropped++;
+		return;
+	}
+	h->next = NULL;
+	h->peer = peer;
+	h->len = len;
+	memcpy(h->data, data, len);
+	*rm->held_tail = h;
+	rm->held_tail = &h->next;
+	rm->held_bytes += len;
+	rm->held_total++;
+}
+
+/* Sends (send != 0) or drops every payload held for peer, in order. */
+static void release(struct rt_msg *rm, uint32_t peer, int send)
+{
+	rm->kicked[peer] = 0;
+	struct rt_held **pp = &rm->held_head, *h;
+	while ((h = *pp) != NULL) {
+		if (h->peer != peer) {
+			pp = &h->next;
+			continue;
+		}
+		*pp = h->next;
+		rm->held_bytes -= h->len;
+		if (send && !rm->net.closing)
+			rt_net_send(&rm->net, rm->ids[peer], h->data, h->len);
+		free(h);
+	}
+	rm->held_tail = pp;
+	while (*rm->held_tail)
+		rm->held_tail = &(*rm->held_tail)->next;
+}
+
 static void arm(struct rt_msg *rm, uint64_t at_ms)
 {
 	if (rm->net.closing)
@@ -37,9 +92,7 @@ static int msg_step(struct rt_msg *rm, const struct net_msg_input *in)
 			continue;
 		switch (a->kind) {
 		case NET_MSG_A_SEND:
-			/* Errors here are the session's (e.g. closed): net_msg's
-			 * repair rounds and deadline handle the loss. */
-			rt_net_send(&rm->net, rm->ids[a->peer], a->data, a->len);
+			emit(rm, a->peer, a->data, a->len);
 			break;
 		case NET_MSG_A_DELIVER:
 			if (rm->cb.deliver)
@@ -101,13 +154,17 @@ static void on_net_event(void *ctx, struct rt_net *rt, const struct net_action *
 		msg_step(rm, &in);
 		return;
 	}
-	if (a->kind == NET_ACT_CLOSED) {
-		/* Partial messages from the old session cannot complete. */
-		for (peer = 0; peer < rm->n_peers; peer++)
-			if (!memcmp(rm->ids[peer], a->peer, NET_NODE_ID_LEN)) {
-				struct net_msg_input in = {.kind = NET_MSG_IN_PEER_RESET, .peer = peer};
-				msg_step(rm, &in);
-			}
+	for (peer = 0; peer < rm->n_peers; peer++) {
+		if (memcmp(rm->ids[peer], a->peer, NET_NODE_ID_LEN) != 0)
+			continue;
+		if (a->kind == NET_ACT_ESTABLISHED)
+			release(rm, peer, 1);
+		if (a->kind == NET_ACT_CLOSED) {
+			release(rm, peer, 0);
+			/* Partial messages from the old session cannot complete. */
+			struct net_msg_input in = {.kind = NET_MSG_IN_PEER_RESET, .peer = peer};
+			msg_step(rm, &in);
+		}
 	}
 	if (rm->cb.session)
 		rm->cb.session(rm->ctx, rt, a, data, len);
@@ -123,14 +180,20 @@ int rt_msg_start(struct rt_msg *rm, uv_loop_t *loop, struct net_endpoint *ep,
 	rm->cb = *cb;
 	rm->ctx = ctx;
 	rm->max_peers = max_peers;
-	if (!(rm->ids = calloc(max_peers, sizeof *rm->ids)))
+	rm->held_tail = &rm->held_head;
+	if (!(rm->ids = calloc(max_peers, sizeof *rm->ids)) || !(rm->kicked = calloc(max_peers, 1))) {
+		free(rm->ids);
+		rm->ids = NULL;
 		return -CN_ENOMEM;
+	}
 	struct net_msg_config cfg = {.max_peers = max_peers};
 	randombytes_buf(&cfg.id_seed, sizeof cfg.id_seed);
 	int rc = net_msg_new(&cfg, &rm->msg);
 	if (rc) {
 		free(rm->ids);
+		free(rm->kicked);
 		rm->ids = NULL;
+		rm->kicked = NULL;
 		return rc;
 	}
 	/* rt_net_start zeroes rm->net; the timer lives beside it. */
@@ -162,8 +225,17 @@ void rt_msg_close(struct rt_msg *rm)
 
 void rt_msg_free(struct rt_msg *rm)
 {
+	while (rm->held_head) {
+		struct rt_held *h = rm->held_head;
+		rm->held_head = h->next;
+		free(h);
+	}
+	rm->held_tail = &rm->held_head;
+	rm->held_bytes = 0;
 	net_msg_free(rm->msg);
 	free(rm->ids);
+	free(rm->kicked);
 	rm->msg = NULL;
 	rm->ids = NULL;
+	rm->kicked = NULL;
 }

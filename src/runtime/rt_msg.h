@@ -6,7 +6,14 @@
  * keeps the table from peer index to node ID (peers added by the caller, or
  * met when they first send us something), routes every session delivery into
  * net_msg, every net_msg payload into the session, and runs net_msg's timer
- * (repair rounds, deadlines) on its own uv_timer_t. */
+ * (repair rounds, deadlines) on its own uv_timer_t.
+ *
+ * While a peer's handshake runs, the endpoint holds only a few packets
+ * (net_config.max_queued), but net_msg emits a message's whole first burst
+ * at once, and the symbols lost that way would be recovered only through
+ * slow repair rounds (seconds for 1 MB). So the driver lets the first
+ * payload through to start the handshake and keeps the rest, up to
+ * RT_MSG_HOLD_MAX_BYTES, until the session is established. */
 #ifndef CANON_RUNTIME_RT_MSG_H
 #define CANON_RUNTIME_RT_MSG_H
 
@@ -14,6 +21,8 @@
 #include "runtime/rt_net.h"
 
 struct rt_msg;
+
+#define RT_MSG_HOLD_MAX_BYTES (16u << 20)
 
 struct rt_msg_callbacks {
 	/* A complete message from peer (index; rt_msg_peer_id names it). */
@@ -34,6 +43,11 @@ struct rt_msg {
 	struct rt_msg_callbacks cb;
 	void *ctx;
 	uint64_t unknown_dropped;      /* deliveries from nodes when the table was full */
+	struct rt_held *held_head, **held_tail;   /* payloads waiting for a handshake */
+	size_t held_bytes;
+	uint8_t *kicked;               /* per peer: a payload already started its handshake */
+	uint64_t held_total;           /* payloads that waited for a handshake */
+	uint64_t held_dropped;         /* payloads over the hold cap (net_msg repairs them) */
 };
 
 /* Starts rt_net on bind_addr with a net_msg for up to max_peers peers.

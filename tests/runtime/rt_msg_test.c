@@ -101,7 +101,9 @@ Test(rt_msg, echoes_whole_messages_of_many_sizes)
 	cr_assert_eq(net_locator_sign(&rec, &t.b.id), 0);
 	cr_assert_eq(net_endpoint_add_peer(t.a.ep, &rec), 0);
 	cr_assert_eq(rt_msg_peer(&t.a.rm, t.b.id.node_id, &t.b_index), 0);
-	size_t sizes[] = {1, NET_MSG_MTU, 5000, 100000, 1u << 20, 3};
+	/* The first message goes out while the handshake runs: its whole first
+	 * burst must wait in the driver, not overflow the endpoint's queue. */
+	size_t sizes[] = {300000, 1, NET_MSG_MTU, 5000, 100000, 1u << 20, 3};
 	t.n_sizes = (int)(sizeof sizes / sizeof sizes[0]);
 	memcpy(t.sizes, sizes, sizeof sizes);
 	t.msg = malloc(1u << 20);
@@ -118,6 +120,9 @@ Test(rt_msg, echoes_whole_messages_of_many_sizes)
 	cr_assert_eq(uv_loop_close(&t.loop), 0);
 	cr_assert_geq(net_msg_stats(t.b.rm.msg)->delivered, (uint64_t)t.n_sizes);
 	cr_assert_eq(t.b.rm.n_peers, 1, "b met a when it first sent");
+	cr_assert_gt(t.a.rm.held_total, 200, "the first burst waited for the handshake");
+	cr_assert_eq(t.a.rm.held_dropped, 0);
+	cr_assert_eq(net_endpoint_stat(t.a.ep, NET_STAT_DROP_LIMIT), 0);
 	rt_msg_free(&t.a.rm);
 	rt_msg_free(&t.b.rm);
 	net_endpoint_free(t.a.ep);
