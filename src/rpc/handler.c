@@ -58,6 +58,8 @@ int rpc_handler_new(struct rpc_handler **out, struct store *st, const struct net
 		h->lim.max_batch = 100;
 	if (!h->lim.max_depth)
 		h->lim.max_depth = 64;
+	if (!h->lim.max_log_blocks)
+		h->lim.max_log_blocks = 1024;
 	if (!h->lim.timeout_ms)
 		h->lim.timeout_ms = 30000;
 	if (be)

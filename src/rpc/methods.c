@@ -1,6 +1,7 @@
 /* methods.c — the read methods (eth_, net_, web3_, hmy_, hmyv2_) and
  * eth_sendRawTransaction's hand-off to the pool. */
 #include <ctype.h>
+#include <inttypes.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -815,6 +816,265 @@ out:
 	return rc;
 }
 
+/* ==== eth_getLogs ====================================================== */
+
+#define LOGS_MAX_ADDRS 64
+#define LOGS_MAX_TOPICS 4       /* LOG0..LOG4: at most four topics a log */
+#define LOGS_MAX_ALTS 16
+
+/* A filter: a log matches when its address is one of addrs (any when
+ * naddrs is 0) and, for each position i < ntopics with alternatives, its
+ * topic i is one of them (a position with none is a wildcard). */
+struct logs_filter {
+	uint8_t addrs[LOGS_MAX_ADDRS][20];
+	size_t naddrs;
+	uint8_t topics[LOGS_MAX_TOPICS][LOGS_MAX_ALTS][32];
+	size_t nalts[LOGS_MAX_TOPICS];
+	size_t ntopics;
+};
+
+static int json_hex(struct rpc_call *c, json_t *v, uint8_t *out, size_t want, const char *what)
+{
+	size_t n;
+	if (!json_is_string(v))
+		return fail(c, RPC_E_PARAMS, "invalid filter: %s must be a hex string", what);
+	const char *s = json_string_value(v);
+	size_t len = json_string_length(v);
+	if (len != 2 + want * 2 || s[0] != '0' || (s[1] != 'x' && s[1] != 'X') ||
+	    hex_decode(s, len, out, want, &n) || n != want)
+		return fail(c, RPC_E_PARAMS, "invalid filter: %s must be 0x and %zu hex digits", what,
+		            want * 2);
+	return 0;
+}
+
+static int logs_parse(struct rpc_call *c, json_t *o, struct logs_filter *f)
+{
+	int rc;
+	json_t *a = json_object_get(o, "address");
+	if (a && json_is_array(a)) {
+		if (json_array_size(a) > LOGS_MAX_ADDRS)
+			return fail(c, RPC_E_PARAMS, "invalid filter: more than %d addresses",
+			            LOGS_MAX_ADDRS);
+		for (size_t i = 0; i < json_array_size(a); i++)
+			if ((rc = json_hex(c, json_array_get(a, i), f->addrs[f->naddrs++], 20, "address")))
+				return rc;
+	} else if (a && !json_is_null(a)) {
+		if ((rc = json_hex(c, a, f->addrs[f->naddrs++], 20, "address")))
+			return rc;
+	}
+	json_t *t = json_object_get(o, "topics");
+	if (t && !json_is_null(t)) {
+		if (!json_is_array(t))
+			return fail(c, RPC_E_PARAMS, "invalid filter: topics must be an array");
+		if (json_array_size(t) > LOGS_MAX_TOPICS)
+			return fail(c, RPC_E_PARAMS, "invalid filter: more than %d topic positions",
+			            LOGS_MAX_TOPICS);
+		f->ntopics = json_array_size(t);
+		for (size_t i = 0; i < f->ntopics; i++) {
+			json_t *e = json_array_get(t, i);
+			if (json_is_null(e))
+				continue;
+			if (!json_is_array(e)) {
+				if ((rc = json_hex(c, e, f->topics[i][f->nalts[i]++], 32, "topic")))
+					return rc;
+				continue;
+			}
+			if (json_array_size(e) > LOGS_MAX_ALTS)
+				return fail(c, RPC_E_PARAMS, "invalid filter: more than %d alternatives for a topic",
+				            LOGS_MAX_ALTS);
+			/* [] and [null] are wildcards too, as in go-ethereum. */
+			for (size_t k = 0; k < json_array_size(e); k++) {
+				json_t *x = json_array_get(e, k);
+				if (json_is_null(x)) {
+					f->nalts[i] = 0;
+					break;
+				}
+				if ((rc = json_hex(c, x, f->topics[i][f->nalts[i]++], 32, "topic")))
+					return rc;
+			}
+		}
+	}
+	return 0;
+}
+
+/* Whether the block bloom may hold a match: some address and, per
+ * constrained position, some alternative must be in it. */
+static int logs_bloom_may(const struct logs_filter *f, const uint8_t bloom[CORE_BLOOM_LEN])
+{
+	int any = !f->naddrs;
+	for (size_t i = 0; i < f->naddrs && !any; i++)
+		any = bloom_test(bloom, f->addrs[i], 20);
+	if (!any)
+		return 0;
+	for (size_t i = 0; i < f->ntopics; i++) {
+		if (!f->nalts[i])
+			continue;
+		any = 0;
+		for (size_t k = 0; k < f->nalts[i] && !any; k++)
+			any = bloom_test(bloom, f->topics[i][k], 32);
+		if (!any)
+			return 0;
+	}
+	return 1;
+}
+
+static int logs_match(const struct logs_filter *f, const struct core_log *l)
+{
+	int any = !f->naddrs;
+	for (size_t i = 0; i < f->naddrs && !any; i++)
+		any = !memcmp(l->addr, f->addrs[i], 20);
+	if (!any || f->ntopics > l->ntopics)
+		return 0;
+	for (size_t i = 0; i < f->ntopics; i++) {
+		if (!f->nalts[i])
+			continue;
+		any = 0;
+		for (size_t k = 0; k < f->nalts[i] && !any; k++)
+			any = !memcmp(l->topics[i], f->topics[i][k], 32);
+		if (!any)
+			return 0;
+	}
+	return 1;
+}
+
+/* Writes the matching logs of one block. */
+static int logs_of_block(struct rpc_call *c, const struct logs_filter *f, const uint8_t bh[32])
+{
+	struct header hd;
+	int rc = read_header(c, bh, &hd);
+	if (rc)
+		return rc == -CN_ENOTFOUND ? fail(c, RPC_E_INTERNAL, "indexed block missing") : rc;
+	int may = logs_bloom_may(f, hd.bloom);
+	header_free(&hd);
+	if (!may)
+		return 0;
+	struct block b;
+	struct receipt *r = NULL;
+	size_t nr = 0;
+	if ((rc = block_by_hash(c, bh, &b, NULL)))
+		return rc < 0 ? rc : fail(c, RPC_E_INTERNAL, "indexed block missing");
+	if ((rc = chain_txn_receipts(c->t, bh, &r, &nr))) {
+		if (rc == -CN_ENOTFOUND)
+			rc = 0;
+		goto out;
+	}
+	uint64_t logi = 0;
+	for (size_t i = 0; i < nr; i++) {
+		uint8_t shown[32];
+		int have = 0;
+		for (size_t k = 0; k < r[i].nlogs; k++, logi++) {
+			if (!logs_match(f, &r[i].logs[k]))
+				continue;
+			if (!have) {
+				if (i >= b.ntxs) {
+					rc = fail(c, RPC_E_INTERNAL, "receipt %zu beyond its block", i);
+					goto out;
+				}
+				if ((rc = shown_tx_hash(c, &b.txs[i], shown)))
+					goto out;
+				have = 1;
+			}
+			write_log(c, &r[i].logs[k], bh, b.header.number, shown, (uint32_t)i, logi);
+		}
+	}
+out:
+	receipts_free(r, nr);
+	block_free(&b);
+	return rc;
+}
+
+/* eth_getLogs({fromBlock, toBlock | blockHash, address, topics}). A range
+ * longer than the handler's max_log_blocks is refused rather than served
+ * slowly: the caller can split it. */
+static int m_get_logs(struct rpc_call *c)
+{
+	int rc = arity(c, 1, 1);
+	if (rc)
+		return rc;
+	json_t *o = param(c, 0);
+	if (!json_is_object(o))
+		return fail(c, RPC_E_PARAMS, "invalid argument 0: the filter must be an object");
+	struct logs_filter *f = calloc(1, sizeof *f);
+	if (!f)
+		return -CN_ENOMEM;
+	if ((rc = logs_parse(c, o, f)))
+		goto out;
+	json_t *bhj = json_object_get(o, "blockHash");
+	if (bhj && !json_is_null(bhj)) {
+		uint8_t bh[32];
+		struct header hd;
+		if (json_object_get(o, "fromBlock") || json_object_get(o, "toBlock")) {
+			rc = fail(c, RPC_E_PARAMS, "invalid filter: blockHash excludes fromBlock and toBlock");
+			goto out;
+		}
+		if ((rc = json_hex(c, bhj, bh, 32, "blockHash")))
+			goto out;
+		if ((rc = read_header(c, bh, &hd))) {
+			if (rc == -CN_ENOTFOUND)
+				rc = fail(c, RPC_E_SERVER, "unknown block");
+			goto out;
+		}
+		header_free(&hd);
+		rpc_jw_arr(c->w);
+		if (!(rc = logs_of_block(c, f, bh)))
+			rpc_jw_arr_end(c->w);
+		goto out;
+	}
+	/* The range bounds are read like block parameters, through a
+	 * one-element view of each so param_block's tags and errors apply. */
+	uint64_t from, to, top;
+	if ((rc = head(c, &top, NULL, NULL))) {
+		if (rc == -CN_ENOTFOUND)
+			rc = fail(c, RPC_E_SERVER, "no blocks in the database");
+		goto out;
+	}
+	json_t *saved = c->params;
+	json_t *fb = json_object_get(o, "fromBlock"), *tb = json_object_get(o, "toBlock");
+	json_t *view = json_array();
+	if (!view) {
+		rc = -CN_ENOMEM;
+		goto out;
+	}
+	c->params = view;
+	json_array_append(view, fb && !json_is_null(fb) ? fb : json_null());
+	rc = json_is_null(json_array_get(view, 0)) ? (from = top, 0) : param_block(c, 0, &from);
+	if (!rc) {
+		json_array_set(view, 0, tb && !json_is_null(tb) ? tb : json_null());
+		rc = json_is_null(json_array_get(view, 0)) ? (to = top, 0) : param_block(c, 0, &to);
+	}
+	c->params = saved;
+	json_decref(view);
+	if (rc)
+		goto out;
+	if (to > top)
+		to = top;
+	if (from > to) {
+		rpc_jw_arr(c->w);
+		rpc_jw_arr_end(c->w);
+		goto out;
+	}
+	uint64_t lim = c->h->lim.max_log_blocks;
+	if (to - from >= lim) {
+		rc = fail(c, RPC_E_SERVER, "block range too large: %" PRIu64 " blocks, limit %" PRIu64,
+		          to - from + 1, lim);
+		goto out;
+	}
+	rpc_jw_arr(c->w);
+	for (uint64_t n = from; n <= to; n++) {
+		uint8_t bh[32];
+		if ((rc = hash_at(c, n, bh)) == 1) {
+			rc = 0;
+			continue;
+		}
+		if (rc || (rc = logs_of_block(c, f, bh)))
+			goto out;
+	}
+	rpc_jw_arr_end(c->w);
+out:
+	free(f);
+	return rc;
+}
+
 static int m_gas_price(struct rpc_call *c)
 {
 	int rc = arity(c, 0, 0);
@@ -1237,6 +1497,7 @@ static const struct rpc_method methods[] = {
 	{"eth_getBlockByNumber", m_block_by_number, RPC_NS_ETH},
 	{"eth_getBlockTransactionCountByHash", m_count_by_hash, RPC_NS_ETH},
 	{"eth_getBlockTransactionCountByNumber", m_count_by_number, RPC_NS_ETH},
+	{"eth_getLogs", m_get_logs, RPC_NS_ETH},
 	{"eth_getTransactionByBlockHashAndIndex", m_tx_by_hash_index, RPC_NS_ETH},
 	{"eth_getTransactionByBlockNumberAndIndex", m_tx_by_number_index, RPC_NS_ETH},
 	{"eth_getTransactionByHash", m_tx_by_hash, RPC_NS_ETH},

@@ -110,6 +110,7 @@ struct rpc_limits {
 	size_t max_batch;       /* requests in one batch; 0 picks 100 */
 	unsigned max_depth;     /* JSON nesting; 0 picks 64 */
 	uint64_t timeout_ms;    /* a batch stops past this; 0 picks 30000 */
+	uint64_t max_log_blocks;/* eth_getLogs range in blocks; 0 picks 1024 */
 };
 
 struct rpc_handler;
