@@ -816,6 +816,130 @@ out:
 	return rc;
 }
 
+static int json_hex(struct rpc_call *c, json_t *v, uint8_t *out, size_t want, const char *what);
+
+/* ==== eth_call, eth_estimateGas ======================================== */
+
+/* The parts of a call object canon can act on without an EVM. */
+struct call_args {
+	int has_from, has_to, has_gas;
+	uint8_t from[20], to[20];
+	struct u256 value;
+	uint64_t gas;
+	uint8_t *data;
+	size_t data_len;
+};
+
+static int call_parse(struct rpc_call *c, struct call_args *a)
+{
+	json_t *o = param(c, 0);
+	memset(a, 0, sizeof *a);
+	if (!o)
+		return fail(c, RPC_E_PARAMS, "missing value for required argument 0");
+	if (!json_is_object(o))
+		return fail(c, RPC_E_PARAMS, "invalid argument 0: the call must be an object");
+	int rc;
+	json_t *v;
+	if ((v = json_object_get(o, "from")) && !json_is_null(v)) {
+		if ((rc = json_hex(c, v, a->from, 20, "from")))
+			return rc;
+		a->has_from = 1;
+	}
+	if ((v = json_object_get(o, "to")) && !json_is_null(v)) {
+		if ((rc = json_hex(c, v, a->to, 20, "to")))
+			return rc;
+		a->has_to = 1;
+	}
+	if ((v = json_object_get(o, "value")) && !json_is_null(v) &&
+	    (!json_is_string(v) || u256_parse_hex(&a->value, json_string_value(v), json_string_length(v))))
+		return fail(c, RPC_E_PARAMS, "invalid argument 0: value must be a hex quantity");
+	if ((v = json_object_get(o, "gas")) && !json_is_null(v)) {
+		const char *why;
+		if (!json_is_string(v) || parse_qty(json_string_value(v), json_string_length(v), &a->gas, &why))
+			return fail(c, RPC_E_PARAMS, "invalid argument 0: gas must be a hex quantity");
+		a->has_gas = 1;
+	}
+	/* input is the newer name; geth refuses both when they differ. */
+	json_t *in = json_object_get(o, "input"), *d = json_object_get(o, "data");
+	if (in && json_is_null(in))
+		in = NULL;
+	if (d && json_is_null(d))
+		d = NULL;
+	if (in && d && !json_equal(in, d))
+		return fail(c, RPC_E_PARAMS, "both \"data\" and \"input\" are set and not equal");
+	if (!in)
+		in = d;
+	if (in) {
+		const char *s = json_is_string(in) ? json_string_value(in) : NULL;
+		size_t len = s ? json_string_length(in) : 0, n;
+		if (!s || len < 2 || s[0] != '0' || (s[1] != 'x' && s[1] != 'X') || len % 2)
+			return fail(c, RPC_E_PARAMS, "invalid argument 0: input must be 0x and an even number of hex digits");
+		a->data_len = (len - 2) / 2;
+		if (!(a->data = malloc(a->data_len ? a->data_len : 1)))
+			return -CN_ENOMEM;
+		if (hex_decode(s, len, a->data, a->data_len, &n) || n != a->data_len)
+			return fail(c, RPC_E_PARAMS, "invalid argument 0: input is not hex");
+	}
+	return 0;
+}
+
+/* Checks what a plain transfer at block n needs: a target without code
+ * and, with a sender, a balance covering the value. */
+static int call_check(struct rpc_call *c, const struct call_args *a, uint64_t n)
+{
+	struct state_account acc;
+	int rc;
+	if (!a->has_to)
+		return fail(c, RPC_E_SERVER, "EVM not available yet: contract creation cannot be run");
+	if ((rc = account_at(c, a->to, n, &acc)))
+		return rc;
+	if (memcmp(acc.code_hash, state_empty_code_hash, 32))
+		return fail(c, RPC_E_SERVER, "EVM not available yet: the target account has code");
+	if (a->has_from && !u256_is_zero(&a->value)) {
+		if ((rc = account_at(c, a->from, n, &acc)))
+			return rc;
+		if (u256_cmp(&acc.balance, &a->value) < 0)
+			return fail(c, RPC_E_SERVER, "insufficient funds for transfer");
+	}
+	return 0;
+}
+
+/* eth_call(call, block): a call to an account without code runs no code
+ * and returns nothing. */
+static int m_call(struct rpc_call *c)
+{
+	struct call_args a = {0};
+	uint64_t n;
+	/* No third argument: state overrides need the EVM's state view. */
+	int rc = arity(c, 1, 2);
+	static const uint8_t none[1];
+	if (!rc && !(rc = call_parse(c, &a)) && !(rc = param_block(c, 1, &n)) &&
+	    !(rc = call_check(c, &a, n)))
+		rpc_jw_data(c->w, none, 0);
+	free(a.data);
+	return rc;
+}
+
+/* eth_estimateGas(call, block?): a transfer costs its intrinsic gas, the
+ * chain's own rule (src/chain), once the checks of call_check pass. */
+static int m_estimate_gas(struct rpc_call *c)
+{
+	struct call_args a = {0};
+	uint64_t n;
+	/* No third argument: state overrides need the EVM's state view. */
+	int rc = arity(c, 1, 2);
+	if (!rc && !(rc = call_parse(c, &a)) && !(rc = param_block(c, 1, &n)) &&
+	    !(rc = call_check(c, &a, n))) {
+		uint64_t g = chain_intrinsic_gas(a.data, a.data_len);
+		if (a.has_gas && a.gas < g)
+			rc = fail(c, RPC_E_SERVER, "gas required exceeds allowance (%" PRIu64 ")", a.gas);
+		else
+			num(c, g);
+	}
+	free(a.data);
+	return rc;
+}
+
 /* ==== eth_getLogs ====================================================== */
 
 #define LOGS_MAX_ADDRS 64
@@ -1490,7 +1614,9 @@ int rpc_write_head(struct rpc_handler *h, uint64_t number, struct rpc_jw *w)
 static const struct rpc_method methods[] = {
 	{"eth_accounts", m_accounts, RPC_NS_ETH},
 	{"eth_blockNumber", m_block_number, RPC_NS_ETH},
+	{"eth_call", m_call, RPC_NS_ETH},
 	{"eth_chainId", m_chain_id, RPC_NS_ETH},
+	{"eth_estimateGas", m_estimate_gas, RPC_NS_ETH},
 	{"eth_gasPrice", m_gas_price, RPC_NS_ETH},
 	{"eth_getBalance", m_get_balance, RPC_NS_ETH},
 	{"eth_getBlockByHash", m_block_by_hash, RPC_NS_ETH},
