@@ -1,5 +1,6 @@
 # rpc.sh — `canon rpc` serving a chain that `canon chain` wrote, read by
-# ethers v6 (tests/clients/rpc_ethers.mjs). Sourced by tests/cli.sh.
+# ethers v6 (tests/clients/rpc_ethers.mjs) and web3.js v4 (rpc_web3.mjs).
+# Sourced by tests/cli.sh.
 
 rpc_dir=build/cli-rpc.$$
 rm -rf "$rpc_dir" && mkdir -p "$rpc_dir"
@@ -46,6 +47,11 @@ else
 		check "rpc read by ethers v6" 0 bash -c "cd tests/clients && node rpc_ethers.mjs http://127.0.0.1:$rpc_port 1666700000 3"
 	else
 		check "ethers installed (npm ci in tests/clients)" 0 false
+	fi
+	if [ -d tests/clients/node_modules/web3 ]; then
+		check "rpc read by web3.js v4" 0 bash -c "cd tests/clients && node rpc_web3.mjs http://127.0.0.1:$rpc_port 1666700000 3"
+	else
+		check "web3 installed (npm ci in tests/clients)" 0 false
 	fi
 	# Another process (canon chain gen) writes a block while ethers listens
 	# on the WebSocket: the notification must cross processes.
