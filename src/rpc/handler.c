@@ -50,6 +50,7 @@ int rpc_handler_new(struct rpc_handler **out, struct store *st, const struct net
 	h->st = st;
 	h->np = np;
 	h->shard = shard;
+	pthread_mutex_init(&h->senders_mu, NULL);
 	if (lim)
 		h->lim = *lim;
 	if (!h->lim.max_body)
@@ -89,8 +90,10 @@ int rpc_handler_new(struct rpc_handler **out, struct store *st, const struct net
 
 void rpc_handler_free(struct rpc_handler *h)
 {
-	if (h)
+	if (h) {
 		free(h->mm);
+		pthread_mutex_destroy(&h->senders_mu);
+	}
 	free(h);
 }
 

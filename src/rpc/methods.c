@@ -767,6 +767,31 @@ static int tx_of_block(struct rpc_call *c, const uint8_t hash[32], uint32_t inde
 	return 0;
 }
 
+/* tx_sender through the handler's cache, keyed by the hash the caller
+ * looked the transaction up by. */
+static int cached_sender(struct rpc_call *c, const uint8_t txh[32], const struct tx *tx,
+                         uint8_t from[20])
+{
+	struct rpc_handler *h = c->h;
+	size_t slot = ((size_t)txh[0] | (size_t)txh[1] << 8) % RPC_SENDER_SLOTS;
+	pthread_mutex_lock(&h->senders_mu);
+	int hit = h->senders[slot].used && !memcmp(h->senders[slot].hash, txh, 32);
+	if (hit)
+		memcpy(from, h->senders[slot].from, 20);
+	pthread_mutex_unlock(&h->senders_mu);
+	if (hit)
+		return 0;
+	int rc = tx_sender(tx, from);
+	if (rc)
+		return rc;
+	pthread_mutex_lock(&h->senders_mu);
+	memcpy(h->senders[slot].hash, txh, 32);
+	memcpy(h->senders[slot].from, from, 20);
+	h->senders[slot].used = 1;
+	pthread_mutex_unlock(&h->senders_mu);
+	return 0;
+}
+
 static int m_receipt(struct rpc_call *c)
 {
 	uint8_t txh[32], bh[32];
@@ -812,7 +837,7 @@ static int m_receipt(struct rpc_call *c)
 	rpc_jw_key(w, "effectiveGasPrice");
 	big(c, &tx->gas_price);
 	rpc_jw_key(w, "from");
-	if (tx_sender(tx, from))
+	if (cached_sender(c, txh, tx, from))
 		rpc_jw_null(w);
 	else
 		addr(c, from);

@@ -3,11 +3,14 @@
 #define CANON_RPC_INT_H
 
 #include <jansson.h>
+#include <pthread.h>
 
 #include "rpc/rpc.h"
 
 struct store_txn;
 struct cn_metric;
+
+#define RPC_SENDER_SLOTS 1024
 
 struct rpc_handler {
 	struct store *st;
@@ -23,6 +26,16 @@ struct rpc_handler {
 	struct rpc_method_metrics {
 		struct cn_metric_child *req, *err, *lat;
 	} *mm;
+	/* Recovered senders by transaction hash, direct-mapped. Recovery is
+	 * three quarters of a receipt's cost and clients poll the same
+	 * receipt while they wait; a hash commits to the signature, so an
+	 * entry never goes stale, even across reorgs. */
+	pthread_mutex_t senders_mu;
+	struct rpc_sender_slot {
+		uint8_t hash[32];
+		uint8_t from[20];
+		int used;
+	} senders[RPC_SENDER_SLOTS];
 };
 
 /* How a namespace renders: eth (hex, 0x addresses, Ethereum tx hashes),

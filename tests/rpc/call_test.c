@@ -1,6 +1,8 @@
 /* eth_call and eth_estimateGas without an EVM: transfers and calls to
  * accounts without code, and clear errors for everything that would need
  * code to run. */
+#include <strings.h>
+
 #include "base/bytes.h"
 #include "helpers.h"
 
@@ -80,4 +82,32 @@ Test(rpc_call, errors)
 	error_of("eth_call", "[{\"to\":\"0x12\"}]", "to must be");
 	error_of("eth_call", "[]", "");
 	error_of("eth_call", "[7]", "object");
+}
+
+/* The receipt's "from" comes from the handler's sender cache the second
+ * time: it must match the recovered sender both times, in both namespaces,
+ * and a second transaction must not see the first one's entry. */
+Test(rpc_call, receipt_sender_cache)
+{
+	struct block b;
+	char p[100], want[43] = "0x";
+	cr_assert_eq(chain_block_at(N.c, 2, &b), 0);
+	cr_assert_geq(b.ntxs, 2);
+	for (size_t i = 0; i < 2; i++) {
+		uint8_t h[32], from[20];
+		cr_assert_eq(tx_eth_hash(&b.txs[i], h), 0);
+		cr_assert_eq(tx_sender(&b.txs[i], from), 0);
+		hex_encode(from, 20, want + 2);
+		p[0] = '[', p[1] = '"', p[2] = '0', p[3] = 'x';
+		hex_encode(h, 32, p + 4);
+		strcpy(p + 68, "\"]");
+		for (int k = 0; k < 3; k++) {
+			json_t *resp = tcall(N.h, "eth_getTransactionReceipt", p);
+			const char *f = json_string_value(json_object_get(json_object_get(resp, "result"), "from"));
+			cr_assert_not_null(f, "%s", json_dumps(resp, 0));
+			cr_assert_eq(strcasecmp(f, want), 0, "call %d: %s != %s", k, f, want);
+			json_decref(resp);
+		}
+	}
+	block_free(&b);
 }
