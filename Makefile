@@ -121,9 +121,11 @@ $(BUILD)/fuzz-replay/%: fuzz/%.c fuzz/replay.c $(LIB)
 $(BUILD)/external-check: tests/external/main.c $(LIB)
 	$(CC) -std=c17 -Wall -Werror -Isrc $(SANFLAGS) -o $@ $< $(LIB) $(LDLIBS)
 
-.PHONY: all run test test-long bench fuzz clean deps sim
+.PHONY: all run test test-long bench bench-deps fuzz clean deps sim
 deps:
 	@scripts/deps.sh
+bench-deps:
+	@scripts/deps.sh --bench
 
 test: deps all $(BUILD)/canon-tests $(BUILD)/external-check $(FUZZ_TARGETS:%=$(BUILD)/fuzz-replay/%)
 	@$(BUILD)/external-check
@@ -142,7 +144,7 @@ BENCHES := $(sort $(basename $(notdir $(wildcard bench/*.c))))
 $(BUILD)/bench/%: bench/%.c bench/bench.h $(LIB)
 	@mkdir -p $(dir $@)
 	$(CC) $(CPPFLAGS) $(CFLAGS) -o $@ $< $(LIB) $(LDLIBS)
-bench: deps $(if $(BENCH),$(BUILD)/bench/$(BENCH),$(BENCHES:%=$(BUILD)/bench/%))
+bench: bench-deps $(if $(BENCH),$(BUILD)/bench/$(BENCH),$(BENCHES:%=$(BUILD)/bench/%))
 	@for b in $(if $(BENCH),$(BENCH),$(BENCHES)); do $(BUILD)/bench/$$b || exit 1; done
 
 # ---- fuzzing (clang libFuzzer) ---------------------------------------------

@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Installs what canon needs to build and test on a fresh Debian machine.
 # Idempotent and quick when everything is present, so `make test` and
-# `make run` call it every time.
+# `make run` call it every time. `--bench` adds the load generator and the
+# reference servers that only `make bench` uses (installing nginx starts a
+# system service, which a test run has no business doing).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -17,9 +19,13 @@ packages=(
   libmicrohttpd-dev     # HTTP/WebSocket server
   libzstd-dev           # compression
   libgmp-dev            # EVM modexp
-  wrk                   # HTTP load generator for bench/rpc.c (requests/s, p99)
-  nginx                 # static-JSON reference server bench/rpc.c compares the RPC server with
 )
+if [ "${1:-}" = --bench ]; then
+  packages+=(
+    wrk                 # HTTP load generator for bench/rpc.c (requests/s, p99)
+    nginx               # static-JSON reference server bench/rpc.c compares the RPC server with
+  )
+fi
 # Node.js may come from outside Debian's archive (it does on these machines);
 # ask apt for it only when there is none.
 command -v npm >/dev/null || packages+=(nodejs npm)
