@@ -6,7 +6,7 @@
 
 #include "base/err.h"
 
-static int hex_digit(char c)
+int hex_digit_value(int c)
 {
 	if (c >= '0' && c <= '9')
 		return c - '0';
@@ -33,7 +33,7 @@ int hex_decode(const char *hex, size_t hex_len, uint8_t *out, size_t cap, size_t
 	if (hex_len / 2 > cap)
 		return -CN_ERANGE;
 	for (size_t i = 0; i < hex_len; i += 2) {
-		int hi = hex_digit(hex[i]), lo = hex_digit(hex[i + 1]);
+		int hi = hex_digit_value(hex[i]), lo = hex_digit_value(hex[i + 1]);
 		if (hi < 0 || lo < 0)
 			return -CN_EINVAL;
 		out[i / 2] = (uint8_t)(hi << 4 | lo);

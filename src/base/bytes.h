@@ -17,6 +17,9 @@ int hex_decode(const char *hex, size_t hex_len, uint8_t *out, size_t cap, size_t
  * for zero bytes). The caller frees *out. */
 int hex_decode_alloc(const char *hex, size_t hex_len, uint8_t **out, size_t *out_len);
 
+/* The value of one hex digit (either case), or -1 for any other character. */
+int hex_digit_value(int c);
+
 /* Writes 2*len lower-case digits plus NUL into out (needs 2*len+1 bytes). */
 void hex_encode(const uint8_t *in, size_t len, char *out);
 

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "base/arena.h"
+#include "base/bytes.h"
 #include "base/err.h"
 
 /* How a table came to exist decides what may later extend it. */
@@ -341,14 +342,8 @@ static int parse_escape(struct parser *ps, struct sbuf *sb)
 		uint32_t cp = 0;
 		ps->p++;
 		for (int i = 0; i < nd; i++) {
-			int h = peek(ps), v;
-			if (h >= '0' && h <= '9')
-				v = h - '0';
-			else if (h >= 'a' && h <= 'f')
-				v = h - 'a' + 10;
-			else if (h >= 'A' && h <= 'F')
-				v = h - 'A' + 10;
-			else
+			int v = hex_digit_value(peek(ps));
+			if (v < 0)
 				return fail_at(ps, at, "\\%c escape needs %d hex digits", c, nd);
 			cp = (cp << 4) | (uint32_t)v;
 			ps->p++;

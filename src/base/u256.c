@@ -273,17 +273,6 @@ int u256_parse_dec(struct u256 *r, const char *s, size_t len)
 	return 0;
 }
 
-static int hexval(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 int u256_parse_hex(struct u256 *r, const char *s, size_t len)
 {
 	if (len >= 2 && s[0] == '0' && (s[1] == 'x' || s[1] == 'X')) {
@@ -295,7 +284,7 @@ int u256_parse_hex(struct u256 *r, const char *s, size_t len)
 	struct u256 acc = {{0}};
 	int over = 0;
 	for (size_t i = 0; i < len; i++) {
-		int v = hexval(s[i]);
+		int v = hex_digit_value(s[i]);
 		if (v < 0)
 			return -CN_EINVAL;
 		over |= (acc.w[3] >> 60) != 0;

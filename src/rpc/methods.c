@@ -88,9 +88,7 @@ static int parse_qty(const char *s, size_t len, uint64_t *out, const char **why)
 	}
 	uint64_t v = 0;
 	for (size_t i = 0; i < len; i++) {
-		int d = isdigit((unsigned char)s[i]) ? s[i] - '0'
-		        : (s[i] >= 'a' && s[i] <= 'f') ? s[i] - 'a' + 10
-		        : (s[i] >= 'A' && s[i] <= 'F') ? s[i] - 'A' + 10 : -1;
+		int d = hex_digit_value(s[i]);
 		if (d < 0) {
 			*why = "invalid hex string";
 			return -1;
