@@ -6,6 +6,8 @@
 #ifndef CANON_CLI_H
 #define CANON_CLI_H
 
+#include <stddef.h>
+
 struct cli_command {
 	const char *name;
 	const char *summary;   /* one line for `canon --help` */
@@ -20,5 +22,9 @@ int cli_config(int argc, char **argv);
 int cli_chain(int argc, char **argv);
 int cli_rpc(int argc, char **argv);
 int cli_p2p(int argc, char **argv);        /* locator, ping over UDP (src/runtime) */
+
+/* Reads a passphrase: the first line of path without its line end (keys.c;
+ * no stdio buffer keeps a copy). Prints the problem and returns -1. */
+int cli_pass_file(const char *path, char *buf, size_t cap, size_t *len);
 
 #endif

@@ -16,6 +16,7 @@
 #include "base/bytes.h"
 #include "base/err.h"
 #include "base/flags.h"
+#include "chain/chain.h"
 #include "cli/cli.h"
 #include "crypto/bls.h"
 #include "crypto/keyfile.h"
@@ -49,7 +50,10 @@ static void usage_keys(FILE *f)
 		"  sign    FILE --message HEX|--message-text S [--passphrase-file F]\n"
 		"          print the 96-byte signature of the message in hex\n"
 		"  verify  --pubkey HEX --message HEX|--message-text S --signature HEX\n"
-		"          exit 0 if the signature is valid, 1 if not\n\n"
+		"          exit 0 if the signature is valid, 1 if not\n"
+		"  localnet --shard S --index I [--out D] [--pass-file F] [--kdf LEVEL]\n"
+		"          write localnet validator I of shard S's well-known test key into a key file\n"
+		"          (LEVEL defaults to interactive: these keys are public anyway)\n\n"
 		"The passphrase is the first line of --passphrase-file F (trailing newline removed),\n"
 		"or is asked for on the terminal. LEVEL is the Argon2id cost of a new file:\n"
 		"interactive, moderate (default) or sensitive.\n");
@@ -91,6 +95,22 @@ static int pass_from_file(const char *path, struct pass *p)
 	if (p->len && p->buf[p->len - 1] == '\r')
 		p->len--;
 	p->buf[p->len] = 0;
+	return 0;
+}
+
+int cli_pass_file(const char *path, char *buf, size_t cap, size_t *len)
+{
+	struct pass p;
+	if (pass_from_file(path, &p) != 0)
+		return -1;
+	if (p.len >= cap) {
+		pass_wipe(&p);
+		fprintf(stderr, "canon: passphrase in %s is too long\n", path);
+		return -1;
+	}
+	memcpy(buf, p.buf, p.len + 1);
+	*len = p.len;
+	pass_wipe(&p);
 	return 0;
 }
 
@@ -544,6 +564,54 @@ static int cmd_verify(int argc, char **argv)
 	return rc;
 }
 
+/* The localnet committee keys are derived from public seeds
+ * (chain_localnet_bls); scripts that start a localnet need them as key files
+ * like any validator's, and this is the one way to get them without
+ * printing a secret. */
+static int cmd_localnet(int argc, char **argv)
+{
+	const char *dir = ".", *pass_file = NULL, *kdf = "interactive";
+	uint64_t shard = 0, index = 0;
+	struct cn_flag flags[] = {
+		{"shard", CN_FLAG_UINT, &shard, "S", "shard of the committee", 0},
+		{"index", CN_FLAG_UINT, &index, "I", "validator index in the shard's committee", 0},
+		{"out", CN_FLAG_STRING, &dir, "D", "directory for the key file (default .)", 0},
+		{"pass-file", CN_FLAG_STRING, &pass_file, "F", "passphrase: first line of F", 0},
+		{"passphrase-file", CN_FLAG_STRING, &pass_file, "F", "the same as --pass-file", 0},
+		{"kdf", CN_FLAG_STRING, &kdf, "LEVEL", "interactive (default)|moderate|sensitive", 0},
+		{NULL, 0, NULL, NULL, NULL, 0},
+	};
+	struct cn_flags_result res;
+	int rc = parse(flags, argc, argv, &res, "localnet");
+	if (rc >= 0)
+		return rc;
+	int npos = (int)res.n_positional;
+	cn_flags_result_free(&res);
+	if (npos || !flags[0].set || !flags[1].set) {
+		fprintf(stderr, "canon keys bls localnet: needs --shard S and --index I\n");
+		return 2;
+	}
+	const struct netparams *np;
+	if (netparams_get("localnet", &np) == 0 && shard >= np->num_shards) {
+		fprintf(stderr, "canon keys bls localnet: localnet has shards 0..%u\n", np->num_shards - 1);
+		return 2;
+	}
+	if (index >= CHAIN_LOCALNET_VALIDATORS) {
+		fprintf(stderr, "canon keys bls localnet: a localnet committee has validators 0..%d\n",
+			CHAIN_LOCALNET_VALIDATORS - 1);
+		return 2;
+	}
+	struct bls_secret_key sk;
+	int err = chain_localnet_bls((uint32_t)shard, (unsigned)index, &sk);
+	if (err) {
+		fprintf(stderr, "canon keys bls localnet: %s\n", cn_strerror(err));
+		return 1;
+	}
+	rc = save_key(&sk, dir, pass_file, kdf);
+	bytes_wipe(&sk, sizeof sk);
+	return rc;
+}
+
 int cli_keys(int argc, char **argv)
 {
 	if (argc < 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) {
@@ -569,7 +637,7 @@ int cli_keys(int argc, char **argv)
 		int (*run)(int, char **);
 	} cmds[] = {
 		{"new", cmd_new}, {"import", cmd_import}, {"show", cmd_show},
-		{"sign", cmd_sign}, {"verify", cmd_verify},
+		{"sign", cmd_sign}, {"verify", cmd_verify}, {"localnet", cmd_localnet},
 	};
 	for (size_t i = 0; i < sizeof cmds / sizeof *cmds; i++)
 		if (!strcmp(argv[2], cmds[i].name))
