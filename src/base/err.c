@@ -18,6 +18,8 @@ static const char *const messages[CN_E_COUNT] = {
 	[CN_ESTATE] = "invalid state for operation",
 	[CN_EUNSUPPORTED] = "not supported",
 	[CN_EPASS] = "wrong passphrase",
+	[CN_ETIMEDOUT] = "timed out",
+	[CN_ECLOSED] = "closed by peer or peer gone",
 };
 
 const char *cn_strerror(int err)

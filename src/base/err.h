@@ -24,6 +24,8 @@ enum cn_err {
 	CN_ESTATE,     /* operation not valid in the current state */
 	CN_EUNSUPPORTED, /* recognised but not supported */
 	CN_EPASS,      /* wrong passphrase */
+	CN_ETIMEDOUT,  /* no answer before the deadline */
+	CN_ECLOSED,    /* the peer, session or stream went away */
 	CN_E_COUNT
 };
 
