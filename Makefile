@@ -1,7 +1,7 @@
 # canon — one non-recursive GNU Makefile.
 #
 #   make              build ./canon and build/libcanon.a
-#   make run          install what is missing, build, show how to run canon
+#   make run          install what is missing, build, start a localnet, follow it
 #   make test         install what is missing, build, run every test
 #   make test-SUITE   build and run one suite (tests/SUITE/) against only the
 #                     modules it needs (SUITE_MODS_SUITE below)
@@ -96,6 +96,7 @@ SUITE_MODS_net    := base fec net
 SUITE_MODS_runtime := base fec net runtime
 SUITE_MODS_txpool := base crypto codec trie store core txpool
 SUITE_MODS_rpc    := base crypto crypto/bls codec trie store core state chain txpool rpc
+SUITE_MODS_node   := base crypto crypto/bls crypto/keyfile codec trie store core state chain txpool consensus node
 
 $(BUILD)/canon-tests: $(TEST_OBJ) $(LIB)
 	$(CC) $(LDFLAGS) -o $@ $(TEST_OBJ) $(LIB) $(TEST_LIBS)
@@ -136,8 +137,19 @@ test: deps all $(BUILD)/canon-tests $(BUILD)/external-check $(FUZZ_TARGETS:%=$(B
 test-long: export CANON_TEST_LONG=1
 test-long: test
 
+# `make run`: a local network (bootnode, beacon + shards, 4 validators and an
+# RPC node each) in ./localnet, then its status every 2 s. Ctrl-C stops the
+# network (data stays; `make run` or ./canon localnet up resumes it). To keep
+# it running in the background use ./canon localnet up / status / down.
+# LOCALNET_ARGS passes options to `localnet up` (e.g. --block-time 1s).
+LOCALNET_ARGS ?=
 run: deps all
-	./$(BIN) --help
+	./$(BIN) localnet up $(LOCALNET_ARGS)
+	@echo "following ./$(BIN) localnet status every 2 s; Ctrl-C stops the localnet (data stays in ./localnet)"
+	@trap 'echo; ./$(BIN) localnet down; exit 0' INT TERM; \
+	while sleep 2; do \
+	  if [ -t 1 ]; then printf '\033[H\033[2J'; fi; date '+%T'; ./$(BIN) localnet status; \
+	done
 
 # ---- benchmarks ------------------------------------------------------------
 BENCHES := $(sort $(basename $(notdir $(wildcard bench/*.c))))

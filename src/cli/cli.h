@@ -22,6 +22,8 @@ int cli_config(int argc, char **argv);
 int cli_chain(int argc, char **argv);
 int cli_rpc(int argc, char **argv);
 int cli_p2p(int argc, char **argv);        /* locator, ping over UDP (src/runtime) */
+int cli_localnet(int argc, char **argv);   /* up/down/status of a loopback network */
+int cli_bench(int argc, char **argv);      /* load generators against running nodes */
 
 /* Reads a passphrase: the first line of path without its line end (keys.c;
  * no stdio buffer keeps a copy). Prints the problem and returns -1. */

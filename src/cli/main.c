@@ -13,6 +13,8 @@ static const struct cli_command commands[] = {
 	{"chain", "init, inspect, export and import a chain database", cli_chain},
 	{"rpc", "serve JSON-RPC (eth_, hmy_, hmyv2_) from a chain database", cli_rpc},
 	{"p2p", "print a locator record, ping a node over encrypted UDP", cli_p2p},
+	{"localnet", "start, stop and watch a whole network on 127.0.0.1", cli_localnet},
+	{"bench", "load generators against running nodes (bench tx)", cli_bench},
 };
 #define N_COMMANDS (sizeof commands / sizeof commands[0])
 
