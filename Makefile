@@ -93,7 +93,7 @@ SUITE_MODS_core   := base crypto codec trie store core
 SUITE_MODS_chain := base crypto crypto/bls codec trie store core state chain
 SUITE_MODS_state  := base crypto codec trie store state
 SUITE_MODS_net    := base fec net
-SUITE_MODS_runtime := base fec net runtime
+# runtime: the whole library (rt_node drives the node core, RPC and everything below)
 SUITE_MODS_txpool := base crypto codec trie store core txpool
 SUITE_MODS_rpc    := base crypto crypto/bls codec trie store core state chain txpool rpc
 SUITE_MODS_node   := base crypto crypto/bls crypto/keyfile codec trie store core state chain txpool consensus node
