@@ -51,6 +51,13 @@ int rpc_handler_new(struct rpc_handler **out, struct store *st, const struct net
 	h->np = np;
 	h->shard = shard;
 	pthread_mutex_init(&h->senders_mu, NULL);
+	pthread_mutex_init(&h->pending_mu, NULL);
+	if (!(h->pending = calloc(RPC_PENDING_RING, sizeof *h->pending))) {
+		pthread_mutex_destroy(&h->senders_mu);
+		pthread_mutex_destroy(&h->pending_mu);
+		free(h);
+		return -CN_ENOMEM;
+	}
 	if (lim)
 		h->lim = *lim;
 	if (!h->lim.max_body)
@@ -79,8 +86,7 @@ int rpc_handler_new(struct rpc_handler **out, struct store *st, const struct net
 		                               sizeof lat_buckets / sizeof lat_buckets[0],
 		                               &h->m_lat)) ||
 		    (rc = method_metrics(h))) {
-			free(h->mm);
-			free(h);
+			rpc_handler_free(h);
 			return rc;
 		}
 	}
@@ -92,7 +98,9 @@ void rpc_handler_free(struct rpc_handler *h)
 {
 	if (h) {
 		free(h->mm);
+		free(h->pending);
 		pthread_mutex_destroy(&h->senders_mu);
+		pthread_mutex_destroy(&h->pending_mu);
 	}
 	free(h);
 }

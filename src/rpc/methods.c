@@ -765,29 +765,79 @@ static int tx_of_block(struct rpc_call *c, const uint8_t hash[32], uint32_t inde
 	return 0;
 }
 
-/* tx_sender through the handler's cache, keyed by the hash the caller
- * looked the transaction up by. */
-static int cached_sender(struct rpc_call *c, const uint8_t txh[32], const struct tx *tx,
-                         uint8_t from[20])
+/* The sender and both hashes of a transaction, through the handler's
+ * cache keyed by the hash the caller looked it up by: recovery was three
+ * quarters of a receipt's cost and the two hashes re-encode the
+ * transaction, while clients poll the same receipt until it appears. */
+static int cached_tx_info(struct rpc_call *c, const uint8_t txh[32], const struct tx *tx,
+                          uint8_t from[20], int *have_from, uint8_t hmy[32], uint8_t eth[32])
 {
 	struct rpc_handler *h = c->h;
 	size_t slot = ((size_t)txh[0] | (size_t)txh[1] << 8) % RPC_SENDER_SLOTS;
+	struct rpc_sender_slot *e = &h->senders[slot];
 	pthread_mutex_lock(&h->senders_mu);
-	int hit = h->senders[slot].used && !memcmp(h->senders[slot].hash, txh, 32);
-	if (hit)
-		memcpy(from, h->senders[slot].from, 20);
+	int hit = e->used && !memcmp(e->hash, txh, 32);
+	if (hit) {
+		memcpy(from, e->from, 20);
+		*have_from = e->have_from;
+		memcpy(hmy, e->hmy, 32);
+		memcpy(eth, e->eth, 32);
+	}
 	pthread_mutex_unlock(&h->senders_mu);
 	if (hit)
 		return 0;
-	int rc = tx_sender(tx, from);
-	if (rc)
+	int rc;
+	if ((rc = tx_hash(tx, hmy)) || (rc = tx_eth_hash(tx, eth)))
 		return rc;
+	*have_from = tx_sender(tx, from) == 0;
+	if (!*have_from)
+		memset(from, 0, 20);
 	pthread_mutex_lock(&h->senders_mu);
-	memcpy(h->senders[slot].hash, txh, 32);
-	memcpy(h->senders[slot].from, from, 20);
-	h->senders[slot].used = 1;
+	memcpy(e->hash, txh, 32);
+	memcpy(e->from, from, 20);
+	memcpy(e->hmy, hmy, 32);
+	memcpy(e->eth, eth, 32);
+	e->have_from = *have_from;
+	e->used = 1;
 	pthread_mutex_unlock(&h->senders_mu);
 	return 0;
+}
+
+/* Decodes only receipt index of block hash's stored receipts: one lookup
+ * of a 50-transfer block used to decode (and free) all 50. What the rest
+ * of the receipt needs from the earlier ones — the previous cumulative gas
+ * and how many logs came before — is read off their RLP without decoding.
+ * 1 when the block has no receipt at index. */
+static int receipt_of_block(struct rpc_call *c, const uint8_t hash[32], uint32_t index,
+                            struct receipt *r, uint64_t *prev_gas, uint64_t *logs_before)
+{
+	const uint8_t *v;
+	size_t len;
+	struct rlp_item list, it;
+	struct rlp_cursor cur;
+	int rc = store_get(c->t, STORE_RECEIPTS, hash, 32, &v, &len);
+	if (rc)
+		return rc == -CN_ENOTFOUND ? 1 : rc;
+	if ((rc = rlp_decode_one(v, len, &list)) || (rc = rlp_enter(&list, &cur)))
+		return rc;
+	*prev_gas = 0;
+	*logs_before = 0;
+	for (uint32_t i = 0;; i++) {
+		if ((rc = rlp_next(&cur, &it)))
+			return rc == -CN_ENOTFOUND ? 1 : rc;
+		if (i == index)
+			return receipt_decode(r, it.raw, it.raw_len);
+		/* [statusOrRoot, cumulativeGas, bloom, logs] */
+		struct rlp_item f0, gas, bloom, logs;
+		struct rlp_cursor rc_;
+		size_t nlogs;
+		if ((rc = rlp_enter(&it, &rc_)) || (rc = rlp_next(&rc_, &f0)) ||
+		    (rc = rlp_next(&rc_, &gas)) || (rc = rlp_item_u64(&gas, prev_gas)) ||
+		    (rc = rlp_next(&rc_, &bloom)) || (rc = rlp_next(&rc_, &logs)) ||
+		    (rc = rlp_list_count(&logs, &nlogs)))
+			return rc;
+		*logs_before += nlogs;
+	}
 }
 
 static int m_receipt(struct rpc_call *c)
@@ -805,26 +855,24 @@ static int m_receipt(struct rpc_call *c)
 		return 0;
 	}
 	struct tx txv;
-	struct receipt *r = NULL;
-	size_t nr = 0;
+	struct receipt rv;
+	uint64_t prev, logi;
 	memset(&txv, 0, sizeof txv);
+	memset(&rv, 0, sizeof rv);
 	if ((rc = tx_of_block(c, bh, index, &txv)))
 		return rc < 0 ? rc : fail(c, RPC_E_INTERNAL, "tx index %u beyond its block", index);
-	if ((rc = chain_txn_receipts(c->t, bh, &r, &nr)))
-		goto out;
-	if (index >= nr) {
-		rc = fail(c, RPC_E_INTERNAL, "tx index %u beyond its receipts", index);
+	if ((rc = receipt_of_block(c, bh, index, &rv, &prev, &logi))) {
+		if (rc > 0)
+			rc = fail(c, RPC_E_INTERNAL, "tx index %u beyond its receipts", index);
 		goto out;
 	}
 	const struct tx *tx = &txv;
-	const struct receipt *re = &r[index];
-	uint8_t shown[32], from[20];
-	if ((rc = shown_tx_hash(c, tx, shown)))
+	const struct receipt *re = &rv;
+	uint8_t hmy[32], eth[32], from[20];
+	int have_from;
+	if ((rc = cached_tx_info(c, txh, tx, from, &have_from, hmy, eth)))
 		goto out;
-	uint64_t prev = index ? r[index - 1].cumulative_gas : 0;
-	uint64_t logi = 0;
-	for (uint32_t i = 0; i < index; i++)
-		logi += r[i].nlogs;
+	const uint8_t *shown = c->ns == RPC_NS_ETH ? eth : hmy;
 	struct rpc_jw *w = c->w;
 	rpc_jw_obj(w);
 	kdata(c, "blockHash", bh, 32);
@@ -835,10 +883,10 @@ static int m_receipt(struct rpc_call *c)
 	rpc_jw_key(w, "effectiveGasPrice");
 	big(c, &tx->gas_price);
 	rpc_jw_key(w, "from");
-	if (cached_sender(c, txh, tx, from))
-		rpc_jw_null(w);
-	else
+	if (have_from)
 		addr(c, from);
+	else
+		rpc_jw_null(w);
 	kq(c, "gasUsed", re->cumulative_gas >= prev ? re->cumulative_gas - prev : 0);
 	rpc_jw_key(w, "logs");
 	rpc_jw_arr(w);
@@ -864,7 +912,7 @@ static int m_receipt(struct rpc_call *c)
 	}
 	rpc_jw_obj_end(w);
 out:
-	receipts_free(r, nr);
+	receipt_free(&rv);
 	tx_free(&txv);
 	return rc;
 }
@@ -1151,7 +1199,11 @@ static int logs_of_block(struct rpc_call *c, const struct logs_filter *f, const 
 					goto out;
 				have = 1;
 			}
+			if (c->emit)
+				rpc_jw_reset(c->w);
 			write_log(c, &r[i].logs[k], bh, b.header.number, shown, (uint32_t)i, logi);
+			if (c->emit && (rc = c->emit(c->emit_ctx, c->w)))
+				goto out;
 		}
 	}
 out:
@@ -1570,6 +1622,32 @@ static int m_get_shard_id(struct rpc_call *c)
 
 /* ---- subscriptions (WebSocket only) -------------------------------------- */
 
+void rpc_handler_pending_tx(struct rpc_handler *h, const uint8_t hash[32])
+{
+	pthread_mutex_lock(&h->pending_mu);
+	memcpy(h->pending[h->pending_seq % RPC_PENDING_RING], hash, 32);
+	h->pending_seq++;
+	pthread_mutex_unlock(&h->pending_mu);
+}
+
+static uint64_t pending_seq_now(struct rpc_handler *h)
+{
+	pthread_mutex_lock(&h->pending_mu);
+	uint64_t s = h->pending_seq;
+	pthread_mutex_unlock(&h->pending_mu);
+	return s;
+}
+
+void rpc_session_free(struct rpc_session *s)
+{
+	for (size_t i = 0; i < s->nsubs; i++)
+		free(s->subs[i].filter);
+	s->nsubs = 0;
+}
+
+/* eth_subscribe(kind, options): newHeads; logs with an optional {address,
+ * topics} filter (eth_getLogs's, without a block range: logs of blocks
+ * from now on); newPendingTransactions (hashes only). */
 static int m_subscribe(struct rpc_call *c)
 {
 	int rc = arity(c, 1, 2);
@@ -1577,29 +1655,61 @@ static int m_subscribe(struct rpc_call *c)
 		return rc;
 	if (!c->sess)
 		return fail(c, -32001, "notifications not supported");
-	json_t *p = param(c, 0);
+	json_t *p = param(c, 0), *opt = param(c, 1);
 	if (!p || !json_is_string(p))
 		return fail(c, RPC_E_PARAMS, "invalid argument 0: subscription name must be a string");
-	if (strcmp(json_string_value(p), "newHeads"))
-		return fail(c, RPC_E_SERVER, "no \"%.40s\" subscription in eth namespace",
-		            json_string_value(p));
+	const char *name = json_string_value(p);
+	enum rpc_sub_kind kind;
+	if (!strcmp(name, "newHeads"))
+		kind = RPC_SUB_HEADS;
+	else if (!strcmp(name, "logs"))
+		kind = RPC_SUB_LOGS;
+	else if (!strcmp(name, "newPendingTransactions"))
+		kind = RPC_SUB_PENDING;
+	else
+		return fail(c, RPC_E_SERVER, "no \"%.40s\" subscription in eth namespace", name);
 	if (c->sess->nsubs == RPC_MAX_SUBS)
 		return fail(c, RPC_E_LIMIT, "too many subscriptions on this connection (limit %d)",
 		            RPC_MAX_SUBS);
+	struct logs_filter *f = NULL;
+	if (kind == RPC_SUB_HEADS && opt)
+		return fail(c, RPC_E_PARAMS, "too many arguments, want at most 1");
+	if (kind == RPC_SUB_PENDING && opt && !json_is_false(opt))
+		return fail(c, RPC_E_PARAMS,
+		            "invalid argument 1: only transaction hashes are sent (fullTx false)");
+	if (kind == RPC_SUB_LOGS) {
+		if (opt && !json_is_object(opt))
+			return fail(c, RPC_E_PARAMS, "invalid argument 1: the filter must be an object");
+		if (opt && (json_object_get(opt, "fromBlock") || json_object_get(opt, "toBlock") ||
+		            json_object_get(opt, "blockHash")))
+			return fail(c, RPC_E_PARAMS,
+			            "invalid argument 1: a logs subscription takes no block range");
+		if (!(f = calloc(1, sizeof *f)))
+			return -CN_ENOMEM;
+		if (opt && (rc = logs_parse(c, opt, f))) {
+			free(f);
+			return rc;
+		}
+	}
 	uint64_t top;
-	if ((rc = head(c, &top, NULL, NULL)) == -CN_ENOTFOUND)
+	if ((rc = head(c, &top, NULL, NULL)) == -CN_ENOTFOUND) {
 		top = 0;
-	else if (rc)
+	} else if (rc) {
+		free(f);
 		return rc;
+	}
+	struct rpc_sub *sub = &c->sess->subs[c->sess->nsubs];
 	uint8_t raw[16];
 	randombytes_buf(raw, sizeof raw);
-	char *id = c->sess->subs[c->sess->nsubs].id;
-	id[0] = '0';
-	id[1] = 'x';
-	hex_encode(raw, sizeof raw, id + 2);
-	c->sess->subs[c->sess->nsubs].last = top;
+	sub->id[0] = '0';
+	sub->id[1] = 'x';
+	hex_encode(raw, sizeof raw, sub->id + 2);
+	sub->kind = kind;
+	sub->last = top;
+	sub->seq = pending_seq_now(c->h);
+	sub->filter = f;
 	c->sess->nsubs++;
-	rpc_jw_str(c->w, id);
+	rpc_jw_str(c->w, sub->id);
 	return 0;
 }
 
@@ -1615,12 +1725,133 @@ static int m_unsubscribe(struct rpc_call *c)
 		return fail(c, RPC_E_PARAMS, "invalid argument 0: subscription id must be a string");
 	for (size_t i = 0; i < c->sess->nsubs; i++) {
 		if (!strcmp(c->sess->subs[i].id, json_string_value(p))) {
+			free(c->sess->subs[i].filter);
 			c->sess->subs[i] = c->sess->subs[--c->sess->nsubs];
 			rpc_jw_bool(c->w, 1);
 			return 0;
 		}
 	}
 	rpc_jw_bool(c->w, 0);
+	return 0;
+}
+
+/* The envelope of one notification around a result already written. */
+struct note {
+	struct rpc_jw *out;
+	const char *id;
+	int (*send)(void *ctx, const char *p, size_t n);
+	void *ctx;
+};
+
+static void note_open(struct rpc_jw *w, const char *id)
+{
+	rpc_jw_reset(w);
+	rpc_jw_obj(w);
+	rpc_jw_key(w, "jsonrpc");
+	rpc_jw_str(w, "2.0");
+	rpc_jw_key(w, "method");
+	rpc_jw_str(w, "eth_subscription");
+	rpc_jw_key(w, "params");
+	rpc_jw_obj(w);
+	rpc_jw_key(w, "subscription");
+	rpc_jw_str(w, id);
+	rpc_jw_key(w, "result");
+}
+
+static int note_close_send(struct note *n)
+{
+	rpc_jw_obj_end(n->out);
+	rpc_jw_obj_end(n->out);
+	if (n->out->err)
+		return n->out->err;
+	return n->send(n->ctx, n->out->p, n->out->len);
+}
+
+/* logs_of_block's emit: one log, wrapped and sent. */
+static int emit_log(void *ctx, struct rpc_jw *log)
+{
+	struct note *n = ctx;
+	if (log->err)
+		return log->err;
+	note_open(n->out, n->id);
+	rpc_jw_raw(n->out, log->p, log->len);
+	return note_close_send(n);
+}
+
+/* A subscriber far behind (a burst of blocks) gets the newest 64. */
+#define SUB_MAX_BLOCKS 64
+/* Pending hashes sent per poll at most; the rest wait for the next. */
+#define SUB_MAX_PENDING 256
+
+static int poll_logs(struct rpc_handler *h, struct rpc_sub *sub, uint64_t n, struct note *nt)
+{
+	struct rpc_jw lw;
+	rpc_jw_init(&lw);
+	struct rpc_call c = {.h = h, .w = &lw, .ns = RPC_NS_ETH, .emit = emit_log, .emit_ctx = nt};
+	uint8_t bh[32];
+	int rc = store_begin(h->st, 0, &c.t);
+	if (!rc) {
+		rc = hash_at(&c, n, bh);
+		if (!rc)
+			rc = logs_of_block(&c, sub->filter, bh);
+		else if (rc > 0)
+			rc = -CN_ENOTFOUND;
+		store_abort(c.t);
+	}
+	rpc_jw_free(&lw);
+	return rc;
+}
+
+int rpc_session_poll(struct rpc_handler *h, struct rpc_session *s, struct rpc_jw *w,
+                     int (*send)(void *ctx, const char *p, size_t n), void *ctx)
+{
+	if (!s->nsubs)
+		return 0;
+	uint64_t top = 0;
+	int have_top = -1;
+	for (size_t i = 0; i < s->nsubs; i++) {
+		struct rpc_sub *sub = &s->subs[i];
+		struct note nt = {.out = w, .id = sub->id, .send = send, .ctx = ctx};
+		int rc;
+		if (sub->kind == RPC_SUB_PENDING) {
+			uint8_t hs[SUB_MAX_PENDING][32];
+			size_t k = 0;
+			pthread_mutex_lock(&h->pending_mu);
+			if (h->pending_seq - sub->seq > RPC_PENDING_RING)
+				sub->seq = h->pending_seq - RPC_PENDING_RING;   /* overrun: skip */
+			for (; sub->seq < h->pending_seq && k < SUB_MAX_PENDING; sub->seq++, k++)
+				memcpy(hs[k], h->pending[sub->seq % RPC_PENDING_RING], 32);
+			pthread_mutex_unlock(&h->pending_mu);
+			for (size_t j = 0; j < k; j++) {
+				note_open(w, sub->id);
+				rpc_jw_data(w, hs[j], 32);
+				if ((rc = note_close_send(&nt)))
+					return rc;
+			}
+			continue;
+		}
+		if (have_top < 0)
+			have_top = rpc_head_number(h, &top) == 0;
+		if (!have_top)
+			continue;
+		if (top > sub->last + SUB_MAX_BLOCKS)
+			sub->last = top - SUB_MAX_BLOCKS;
+		while (sub->last < top) {
+			uint64_t n = sub->last + 1;
+			if (sub->kind == RPC_SUB_HEADS) {
+				note_open(w, sub->id);
+				if (rpc_write_head(h, n, w))
+					break;
+				if ((rc = note_close_send(&nt)))
+					return rc;
+			} else if ((rc = poll_logs(h, sub, n, &nt))) {
+				if (rc == -CN_ENOTFOUND)
+					break;
+				return rc;
+			}
+			sub->last = n;
+		}
+	}
 	return 0;
 }
 

@@ -20,7 +20,8 @@
  *    while within health_max_lag blocks of the best peer, else 503), GET
  *    /metrics (Prometheus: per-method requests, errors, latency) and
  *    WebSocket upgrades on the same port (JSON-RPC plus eth_subscribe
- *    newHeads, RFC 6455 framing of our own).
+ *    newHeads, logs and newPendingTransactions; RFC 6455 framing of our
+ *    own).
  *
  * What the node knows and the database does not — the best peer height, the
  * peer count, the transaction pool — comes through struct rpc_backend, whose
@@ -165,6 +166,14 @@ uint16_t rpc_server_port(const struct rpc_server *s);
 uint16_t rpc_server_ws_port(const struct rpc_server *s);
 struct cn_metrics *rpc_server_metrics(struct rpc_server *s);
 void rpc_server_stop(struct rpc_server *s);
+
+/* Tells WebSocket subscribers of newPendingTransactions about a
+ * transaction the pool admitted; hash is sent as given (the node passes
+ * the hash its pool indexes the transaction by). Thread-safe and cheap (a
+ * copy into a ring under a mutex): the node calls it for every admitted
+ * transaction, from whatever thread admits it. Subscribers that fall more
+ * than 4096 transactions behind skip the oldest. */
+void rpc_server_pending_tx(struct rpc_server *s, const uint8_t hash[32]);
 
 /* Default ports of a network's shard: HTTP 9500 and WebSocket 9800
  * (Harmony's base port 9000 + 500 / + 800); on localnet 9500 + 2i and

@@ -26,16 +26,21 @@ struct rpc_handler {
 	struct rpc_method_metrics {
 		struct cn_metric_child *req, *err, *lat;
 	} *mm;
-	/* Recovered senders by transaction hash, direct-mapped. Recovery is
-	 * three quarters of a receipt's cost and clients poll the same
-	 * receipt while they wait; a hash commits to the signature, so an
-	 * entry never goes stale, even across reorgs. */
+	/* Recovered senders and both hashes by transaction hash,
+	 * direct-mapped. Recovery is three quarters of a receipt's cost and
+	 * clients poll the same receipt while they wait; a hash commits to the
+	 * signature, so an entry never goes stale, even across reorgs. */
 	pthread_mutex_t senders_mu;
 	struct rpc_sender_slot {
 		uint8_t hash[32];
 		uint8_t from[20];
+		uint8_t hmy[32], eth[32];   /* the tx's Harmony and Ethereum hashes */
+		int have_from;
 		int used;
 	} senders[RPC_SENDER_SLOTS];
+	pthread_mutex_t pending_mu;
+	uint64_t pending_seq;           /* sequence number of the next hash */
+	uint8_t (*pending)[32];         /* RPC_PENDING_RING slots */
 };
 
 /* How a namespace renders: eth (hex, 0x addresses, Ethereum tx hashes),
@@ -45,19 +50,40 @@ enum rpc_ns { RPC_NS_ETH, RPC_NS_HMY, RPC_NS_HMYV2, RPC_NS_OTHER };
 /* A WebSocket connection's subscriptions (eth_subscribe). Only touched by
  * that connection's thread. */
 #define RPC_MAX_SUBS 16
+enum rpc_sub_kind { RPC_SUB_HEADS = 1, RPC_SUB_LOGS, RPC_SUB_PENDING };
+struct logs_filter;
 struct rpc_session {
 	size_t nsubs;
-	struct {
+	struct rpc_sub {
 		char id[35];          /* "0x" + 32 hex digits */
-		uint64_t last;        /* last head number sent */
+		enum rpc_sub_kind kind;
+		uint64_t last;        /* heads, logs: last block number handled */
+		uint64_t seq;         /* pending: next sequence number to send */
+		struct logs_filter *filter;   /* logs: owned */
 	} subs[RPC_MAX_SUBS];
 };
+
+/* Frees what the session's subscriptions own. */
+void rpc_session_free(struct rpc_session *s);
+
+/* Sends what the session's subscriptions are owed since the last call:
+ * one eth_subscription message per new head, per matching log and per
+ * pending transaction, each written into w and handed to send (nonzero
+ * stops and is returned). */
+int rpc_session_poll(struct rpc_handler *h, struct rpc_session *s, struct rpc_jw *w,
+                     int (*send)(void *ctx, const char *p, size_t n), void *ctx);
+
+/* Transactions admitted to the pool, for newPendingTransactions: a ring
+ * the node writes (any thread) and subscribers read by sequence number. */
+#define RPC_PENDING_RING 4096
 
 /* rpc_handle for a connection that can hold subscriptions. */
 int rpc_handle_session(struct rpc_handler *h, const char *body, size_t len, struct rpc_jw *w,
                        struct rpc_session *sess);
 /* Writes block number's header as an eth_subscription newHeads result. */
 int rpc_write_head(struct rpc_handler *h, uint64_t number, struct rpc_jw *w);
+/* Records a transaction admitted to the pool (thread-safe). */
+void rpc_handler_pending_tx(struct rpc_handler *h, const uint8_t hash[32]);
 
 /* One method call: its params, its read snapshot, where the result goes.
  * A method returns 0 with the result written to w, or sets code/msg (or
@@ -69,6 +95,10 @@ struct rpc_call {
 	struct rpc_jw *w;
 	enum rpc_ns ns;
 	struct rpc_session *sess;   /* NULL over HTTP */
+	/* Set by subscriptions: each log is written alone into w and handed
+	 * to emit instead of being appended to an array. */
+	int (*emit)(void *ctx, struct rpc_jw *w);
+	void *emit_ctx;
 	int code;
 	char msg[256];
 };

@@ -392,6 +392,11 @@ uint16_t rpc_server_ws_port(const struct rpc_server *s)
 	return s->ws_port;
 }
 
+void rpc_server_pending_tx(struct rpc_server *s, const uint8_t hash[32])
+{
+	rpc_handler_pending_tx(s->h, hash);
+}
+
 struct cn_metrics *rpc_server_metrics(struct rpc_server *s)
 {
 	return s->metrics;

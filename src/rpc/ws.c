@@ -1,5 +1,6 @@
 /* ws.c — JSON-RPC over WebSocket (RFC 6455) on a libmicrohttpd upgrade:
- * the handshake, our own framing, and eth_subscribe newHeads.
+ * the handshake, our own framing, and eth_subscribe (newHeads, logs,
+ * newPendingTransactions).
  *
  * Each upgraded connection gets a thread (their number is capped) that reads
  * frames with a short poll timeout, answers text messages through the
@@ -222,42 +223,17 @@ static int on_frames(struct ws_conn *c)
 	return ret;
 }
 
-/* Sends newHeads notifications for blocks past each subscription's mark. */
+static int send_text(void *ctx, const char *p, size_t n)
+{
+	struct ws_conn *c = ctx;
+	return send_frame(c->fd, 1, p, n);
+}
+
+/* Sends what the subscriptions are owed: new heads, their logs, pending
+ * transactions. */
 static int notify(struct ws_conn *c)
 {
-	if (!c->sess.nsubs)
-		return 0;
-	uint64_t top;
-	if (rpc_head_number(c->ws->h, &top))
-		return 0;
-	for (size_t i = 0; i < c->sess.nsubs; i++) {
-		/* A subscriber far behind (a burst of blocks) gets the newest 64. */
-		if (top > c->sess.subs[i].last + 64)
-			c->sess.subs[i].last = top - 64;
-		while (c->sess.subs[i].last < top) {
-			uint64_t n = c->sess.subs[i].last + 1;
-			struct rpc_jw *w = &c->note;
-			rpc_jw_reset(w);
-			rpc_jw_obj(w);
-			rpc_jw_key(w, "jsonrpc");
-			rpc_jw_str(w, "2.0");
-			rpc_jw_key(w, "method");
-			rpc_jw_str(w, "eth_subscription");
-			rpc_jw_key(w, "params");
-			rpc_jw_obj(w);
-			rpc_jw_key(w, "subscription");
-			rpc_jw_str(w, c->sess.subs[i].id);
-			rpc_jw_key(w, "result");
-			if (rpc_write_head(c->ws->h, n, w))
-				break;
-			rpc_jw_obj_end(w);
-			rpc_jw_obj_end(w);
-			if (w->err || send_frame(c->fd, 1, w->p, w->len))
-				return -1;
-			c->sess.subs[i].last = n;
-		}
-	}
-	return 0;
+	return rpc_session_poll(c->ws->h, &c->sess, &c->note, send_text, c) ? -1 : 0;
 }
 
 static void *conn_main(void *arg)
@@ -295,6 +271,7 @@ static void *conn_main(void *arg)
 	else if (atomic_load(&ws->stopping))
 		send_close(c->fd, 1001);   /* going away */
 	MHD_upgrade_action(c->urh, MHD_UPGRADE_ACTION_CLOSE);
+	rpc_session_free(&c->sess);
 	rpc_jw_free(&c->w);
 	rpc_jw_free(&c->note);
 	free(c->in);

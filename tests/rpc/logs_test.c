@@ -12,66 +12,10 @@
 static struct tnode N;
 static uint8_t A1[20], A2[20], T1[32], T2[32], T3[32];
 
-/* Gives tx 0 of block `number` logs [(a, [t0, t1])] and tx 1 [(a2, [t1])];
- * the header bloom is rewritten in place (under the old hash key) unless
- * stale_bloom, which leaves the old, empty bloom to prove blocks are skipped
- * by it. */
 static void add_logs(uint64_t number, const uint8_t a[20], const uint8_t t0[32],
                      const uint8_t t1[32], const uint8_t a2[20], int stale_bloom)
 {
-	uint8_t bh[32];
-	struct store_txn *t;
-	struct receipt *r;
-	size_t nr;
-	cr_assert_eq(chain_hash_at(N.c, number, bh), 0);
-	cr_assert_eq(store_begin(N.st, 1, &t), 0);
-	cr_assert_eq(chain_txn_receipts(t, bh, &r, &nr), 0);
-	cr_assert_geq(nr, 2);
-	struct core_log *l0 = calloc(1, sizeof *l0), *l1 = calloc(1, sizeof *l1);
-	memcpy(l0->addr, a, 20);
-	l0->ntopics = 2;
-	l0->topics = malloc(2 * 32);
-	memcpy(l0->topics[0], t0, 32);
-	memcpy(l0->topics[1], t1, 32);
-	l0->data = malloc(3);
-	memcpy(l0->data, "\x01\x02\x03", 3);
-	l0->data_len = 3;
-	memcpy(l1->addr, a2, 20);
-	l1->ntopics = 1;
-	l1->topics = malloc(32);
-	memcpy(l1->topics[0], t1, 32);
-	r[0].logs = l0;
-	r[0].nlogs = 1;
-	r[1].logs = l1;
-	r[1].nlogs = 1;
-	uint8_t bloom[CORE_BLOOM_LEN] = {0};
-	for (size_t i = 0; i < nr; i++) {
-		memset(r[i].bloom, 0, CORE_BLOOM_LEN);
-		bloom_add_logs(r[i].bloom, r[i].logs, r[i].nlogs);
-		for (size_t j = 0; j < CORE_BLOOM_LEN; j++)
-			bloom[j] |= r[i].bloom[j];
-	}
-	uint8_t *p;
-	size_t len;
-	cr_assert_eq(chain_receipts_encode(r, nr, &p, &len), 0);
-	cr_assert_eq(store_put(t, STORE_RECEIPTS, bh, 32, p, len), 0);
-	free(p);
-	for (size_t i = 0; i < nr; i++)
-		receipt_free(&r[i]);
-	free(r);
-	if (!stale_bloom) {
-		const uint8_t *hv;
-		size_t hl;
-		struct header h;
-		cr_assert_eq(store_get(t, STORE_HEADERS, bh, 32, &hv, &hl), 0);
-		cr_assert_eq(header_decode(&h, hv, hl), 0);
-		memcpy(h.bloom, bloom, CORE_BLOOM_LEN);
-		cr_assert_eq(header_encode(&h, &p, &len), 0);
-		cr_assert_eq(store_put(t, STORE_HEADERS, bh, 32, p, len), 0);
-		free(p);
-		header_free(&h);
-	}
-	cr_assert_eq(store_commit(t), 0);
+	tnode_add_logs(&N, number, a, t0, t1, a2, stale_bloom);
 }
 
 static void setup(void)

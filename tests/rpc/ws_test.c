@@ -1,5 +1,6 @@
 /* WebSocket: handshake, JSON-RPC over frames, eth_subscribe newHeads as
- * blocks are inserted, and hostile frames closed with the right status. */
+ * blocks are inserted, newPendingTransactions fed through
+ * rpc_server_pending_tx, and hostile frames closed with the right status. */
 #include <sys/time.h>
 
 #include "helpers.h"
@@ -211,7 +212,7 @@ Test(rpc_ws, new_heads_subscription)
 	char id[40];
 	snprintf(id, sizeof id, "%s", id0);
 	json_decref(r);
-	r = ws_call(fd, "{\"jsonrpc\":\"2.0\",\"id\":2,\"method\":\"eth_subscribe\",\"params\":[\"logs\"]}");
+	r = ws_call(fd, "{\"jsonrpc\":\"2.0\",\"id\":2,\"method\":\"eth_subscribe\",\"params\":[\"syncing\"]}");
 	cr_assert_eq(terr_code(r), RPC_E_SERVER);
 	json_decref(r);
 
@@ -346,4 +347,48 @@ Test(rpc_ws, messages_are_rate_limited)
 	close(fd);
 	ws_port_used = 0;
 	rpc_server_stop(s2);
+}
+
+/* The node announces admitted transactions through rpc_server_pending_tx
+ * (here from this thread); a subscriber gets each hash once, in order, and
+ * nothing after unsubscribing. */
+Test(rpc_ws, new_pending_transactions_subscription)
+{
+	int st, fd = ws_open("13", &st);
+	cr_assert_eq(st, 101);
+	json_t *r = ws_call(fd, "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"eth_subscribe\",\"params\":[\"newPendingTransactions\"]}");
+	char id[40];
+	cr_assert(json_is_string(tresult(r)), "%s", json_dumps(r, 0));
+	snprintf(id, sizeof id, "%s", json_string_value(tresult(r)));
+	json_decref(r);
+	uint8_t h[3][32];
+	for (int i = 0; i < 3; i++) {
+		memset(h[i], 0x40 + i, 32);
+		rpc_server_pending_tx(S, h[i]);
+	}
+	for (int i = 0; i < 3; i++) {
+		char *p, want[67] = "0x";
+		size_t n;
+		cr_assert_eq(ws_recv(fd, &p, &n), 1);
+		json_t *j = json_loads(p, 0, NULL);
+		cr_assert_not_null(j, "%s", p);
+		json_t *params = json_object_get(j, "params");
+		cr_assert_str_eq(json_string_value(json_object_get(params, "subscription")), id);
+		hex_encode(h[i], 32, want + 2);
+		cr_assert_str_eq(json_string_value(json_object_get(params, "result")), want);
+		json_decref(j);
+		free(p);
+	}
+	char body[200];
+	snprintf(body, sizeof body,
+	         "{\"jsonrpc\":\"2.0\",\"id\":2,\"method\":\"eth_unsubscribe\",\"params\":[\"%s\"]}", id);
+	r = ws_call(fd, body);
+	cr_assert(json_is_true(tresult(r)));
+	json_decref(r);
+	rpc_server_pending_tx(S, h[0]);
+	/* the next message must be the answer to this call, not a notification */
+	r = ws_call(fd, "{\"jsonrpc\":\"2.0\",\"id\":3,\"method\":\"eth_chainId\"}");
+	cr_assert_eq(json_integer_value(json_object_get(r, "id")), 3);
+	json_decref(r);
+	close(fd);
 }
