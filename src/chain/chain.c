@@ -329,7 +329,7 @@ void chain_head_hash(const struct chain *c, uint8_t out[CORE_HASH_LEN])
 
 /* ---- validation ------------------------------------------------------------- */
 
-static int hexcmp_reject(struct chain_why *why, enum chain_reason r, const uint8_t *want,
+int chain_hexcmp_reject_(struct chain_why *why, enum chain_reason r, const uint8_t *want,
                          const uint8_t *got)
 {
 	char a[65], b[65];
@@ -341,7 +341,7 @@ static int hexcmp_reject(struct chain_why *why, enum chain_reason r, const uint8
 static int is_empty_buf(const struct core_buf *b) { return b->len == 0; }
 
 /* The checks that need only the header, the parent and the body. */
-static int check_static(const struct chain *c, const struct block *b, struct chain_why *why)
+int chain_check_static_(const struct chain *c, const struct block *b, struct chain_why *why)
 {
 	const struct header *h = &b->header, *p = &c->head;
 	if (h->shard_id != c->shard)
@@ -351,7 +351,7 @@ static int check_static(const struct chain *c, const struct block *b, struct cha
 		return chain_reject(why, CHAIN_R_NUMBER, -1, "block #%llu, head #%llu",
 		                    (unsigned long long)h->number, (unsigned long long)p->number);
 	if (memcmp(h->parent_hash, c->head_hash, 32))
-		return hexcmp_reject(why, CHAIN_R_PARENT, h->parent_hash, c->head_hash);
+		return chain_hexcmp_reject_(why, CHAIN_R_PARENT, h->parent_hash, c->head_hash);
 	uint64_t epoch = netparams_epoch_of(c->np, h->number);
 	if (h->epoch != epoch)
 		return chain_reject(why, CHAIN_R_EPOCH, -1, "epoch %llu, block #%llu is in epoch %llu",
@@ -374,7 +374,7 @@ static int check_static(const struct chain *c, const struct block *b, struct cha
 	if (!is_empty_buf(&h->shard_state) || !is_empty_buf(&h->crosslinks) || !is_empty_buf(&h->slashes))
 		return chain_reject(why, CHAIN_R_UNSUPPORTED, -1, "shard state, crosslinks or slashes");
 	if (memcmp(h->incoming_receipt_hash, core_empty_root, 32))
-		return hexcmp_reject(why, CHAIN_R_IN_ROOT, h->incoming_receipt_hash, core_empty_root);
+		return chain_hexcmp_reject_(why, CHAIN_R_IN_ROOT, h->incoming_receipt_hash, core_empty_root);
 	if (b->ntxs > CHAIN_MAX_BLOCK_TXS)
 		return chain_reject(why, CHAIN_R_TOO_MANY_TXS, -1, "%zu, limit %u", b->ntxs,
 		                    CHAIN_MAX_BLOCK_TXS);
@@ -383,7 +383,7 @@ static int check_static(const struct chain *c, const struct block *b, struct cha
 	if (rc)
 		return rc;
 	if (memcmp(root, h->tx_hash, 32))
-		return hexcmp_reject(why, CHAIN_R_TX_ROOT, h->tx_hash, root);
+		return chain_hexcmp_reject_(why, CHAIN_R_TX_ROOT, h->tx_hash, root);
 	return 0;
 }
 
@@ -419,7 +419,7 @@ static void prefix_tx(struct chain_why *why, size_t i)
 }
 
 /* Executes b's txs on the state (senders already recovered). */
-static int execute(struct chain *c, struct chain_exec *x, struct store_txn *t,
+int chain_execute_(struct chain *c, struct chain_exec *x, struct store_txn *t,
                    const struct block *b, const uint8_t (*senders)[CORE_ADDR_LEN],
                    uint8_t (*hashes)[32], struct chain_why *why)
 {
@@ -447,7 +447,7 @@ static int execute(struct chain *c, struct chain_exec *x, struct store_txn *t,
 	return 0;
 }
 
-static int recover_senders(const struct chain *c, const struct block *b,
+int chain_recover_senders_(const struct chain *c, const struct block *b,
                            uint8_t (**out)[CORE_ADDR_LEN], struct chain_why *why)
 {
 	uint8_t (*s)[CORE_ADDR_LEN] = malloc((b->ntxs ? b->ntxs : 1) * sizeof *s);
@@ -466,7 +466,7 @@ static int recover_senders(const struct chain *c, const struct block *b,
 	return 0;
 }
 
-static void zero_bloom_of(const struct chain_exec *x, uint8_t bloom[CORE_BLOOM_LEN])
+void chain_bloom_of_(const struct chain_exec *x, uint8_t bloom[CORE_BLOOM_LEN])
 {
 	memset(bloom, 0, CORE_BLOOM_LEN);
 	for (size_t i = 0; i < x->nreceipts; i++)
@@ -476,16 +476,22 @@ static void zero_bloom_of(const struct chain_exec *x, uint8_t bloom[CORE_BLOOM_L
 
 int chain_insert(struct chain *c, const struct block *b, struct chain_why *why)
 {
+	return chain_insert_sealed(c, b, NULL, 0, why);
+}
+
+int chain_insert_sealed(struct chain *c, const struct block *b, const uint8_t *seal,
+                        size_t seal_len, struct chain_why *why)
+{
 	if (why) {
 		why->reason = CHAIN_OK;
 		why->tx_index = -1;
 		why->msg[0] = 0;
 	}
-	int rc = check_static(c, b, why);
+	int rc = chain_check_static_(c, b, why);
 	if (rc)
 		return rc;
 	uint8_t (*senders)[CORE_ADDR_LEN] = NULL;
-	if ((rc = recover_senders(c, b, &senders, why)))
+	if ((rc = chain_recover_senders_(c, b, &senders, why)))
 		return rc;
 	uint8_t (*hashes)[32] = malloc((b->ntxs ? b->ntxs : 1) * sizeof *hashes);
 	if (!hashes) {
@@ -501,7 +507,7 @@ int chain_insert(struct chain *c, const struct block *b, struct chain_why *why)
 	    (rc = ensure_state(c, t)))
 		goto fail;
 	x.st = c->state;
-	if ((rc = execute(c, &x, t, b, (const uint8_t(*)[CORE_ADDR_LEN])senders, hashes, why)))
+	if ((rc = chain_execute_(c, &x, t, b, (const uint8_t(*)[CORE_ADDR_LEN])senders, hashes, why)))
 		goto fail;
 	if (x.gas_used != h->gas_used) {
 		rc = chain_reject(why, CHAIN_R_GAS_USED, -1, "header %llu, execution used %llu",
@@ -511,10 +517,10 @@ int chain_insert(struct chain *c, const struct block *b, struct chain_why *why)
 	if ((rc = receipts_root(x.receipts, x.nreceipts, root)))
 		goto fail;
 	if (memcmp(root, h->receipt_hash, 32)) {
-		rc = hexcmp_reject(why, CHAIN_R_RECEIPT_ROOT, h->receipt_hash, root);
+		rc = chain_hexcmp_reject_(why, CHAIN_R_RECEIPT_ROOT, h->receipt_hash, root);
 		goto fail;
 	}
-	zero_bloom_of(&x, bloom);
+	chain_bloom_of_(&x, bloom);
 	if (memcmp(bloom, h->bloom, CORE_BLOOM_LEN)) {
 		rc = chain_reject(why, CHAIN_R_BLOOM, -1, NULL);
 		goto fail;
@@ -522,18 +528,25 @@ int chain_insert(struct chain *c, const struct block *b, struct chain_why *why)
 	if ((rc = cx_outgoing_root(x.cx, x.ncx, root)))
 		goto fail;
 	if (memcmp(root, h->outgoing_receipt_hash, 32)) {
-		rc = hexcmp_reject(why, CHAIN_R_OUT_ROOT, h->outgoing_receipt_hash, root);
+		rc = chain_hexcmp_reject_(why, CHAIN_R_OUT_ROOT, h->outgoing_receipt_hash, root);
 		goto fail;
 	}
 	if ((rc = state_root(c->state, root)))
 		goto fail;
 	if (memcmp(root, h->root, 32)) {
-		rc = hexcmp_reject(why, CHAIN_R_STATE_ROOT, h->root, root);
+		rc = chain_hexcmp_reject_(why, CHAIN_R_STATE_ROOT, h->root, root);
 		goto fail;
 	}
 	if ((rc = state_commit(c->state, root)) ||
 	    (rc = write_block(t, b, hash, (const uint8_t(*)[32])hashes, x.receipts, x.nreceipts, x.cx, x.ncx)))
 		goto fail;
+	if (seal) {
+		uint8_t sk[sizeof CHAIN_META_SEAL - 1 + 8];
+		memcpy(sk, CHAIN_META_SEAL, sizeof CHAIN_META_SEAL - 1);
+		store_be64(sk + sizeof CHAIN_META_SEAL - 1, h->number);
+		if ((rc = store_put(t, STORE_META, sk, sizeof sk, seal, seal_len)))
+			goto fail;
+	}
 	struct header nh;
 	if ((rc = header_copy(&nh, h)))
 		goto fail;
@@ -636,7 +649,7 @@ int chain_build(struct chain *c, const struct chain_build_opts *o, const struct 
 	h->epoch = netparams_epoch_of(c->np, h->number);
 	h->shard_id = c->shard;
 	memcpy(h->incoming_receipt_hash, core_empty_root, 32);
-	zero_bloom_of(&x, h->bloom);
+	chain_bloom_of_(&x, h->bloom);
 	if ((rc = block_tx_root(out, h->tx_hash)) ||
 	    (rc = receipts_root(x.receipts, x.nreceipts, h->receipt_hash)) ||
 	    (rc = cx_outgoing_root(x.cx, x.ncx, h->outgoing_receipt_hash)) ||

@@ -151,7 +151,11 @@ int chain_apply_tx(struct chain_exec *x, const struct tx *tx, const uint8_t send
 /* ==== genesis ============================================================ */
 
 #define CHAIN_LOCALNET_ACCOUNTS 16
-#define CHAIN_LOCALNET_VALIDATORS 4     /* per shard */
+/* Localnet committee keys per shard. `canon localnet` runs four validator
+ * processes per shard: process i (0..3) holds key i, and processes 0 and 1
+ * also hold keys 4 and 5 (so 6 keys, quorum 5, and any one process down
+ * leaves a quorum only if it holds one key: processes 2 and 3). */
+#define CHAIN_LOCALNET_VALIDATORS 6
 
 struct chain_alloc {
 	uint8_t addr[CORE_ADDR_LEN];
@@ -203,6 +207,19 @@ void chain_head_hash(const struct chain *c, uint8_t out[CORE_HASH_LEN]);
  * filled for an invalid block (nothing written); other negative codes for
  * storage failures (nothing written either). */
 int chain_insert(struct chain *c, const struct block *b, struct chain_why *why);
+/* The same, storing with the block (in the same write) its seal: bytes
+ * opaque to the chain, which the node uses for the block's commit
+ * certificate. seal may be NULL. */
+int chain_insert_sealed(struct chain *c, const struct block *b, const uint8_t *seal,
+                        size_t seal_len, struct chain_why *why);
+/* The seal stored with block number (caller frees); -CN_ENOTFOUND if none. */
+int chain_seal_at(struct chain *c, uint64_t number, uint8_t **out, size_t *len);
+
+/* Validates a block that would extend the head exactly as chain_insert
+ * does (header, every tx, every root), executing it on a scratch copy of
+ * the head state: nothing is written and the head's cached state is not
+ * touched. Same returns as chain_insert. */
+int chain_validate(struct chain *c, const struct block *b, struct chain_why *why);
 
 /* What a proposer fills in; the builder does the rest. */
 struct chain_build_opts {
