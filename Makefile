@@ -156,6 +156,8 @@ BENCHES := $(sort $(basename $(notdir $(wildcard bench/*.c))))
 $(BUILD)/bench/%: bench/%.c bench/bench.h $(LIB)
 	@mkdir -p $(dir $@)
 	$(CC) $(CPPFLAGS) $(CFLAGS) -o $@ $< $(LIB) $(LDLIBS)
+# bench/node.c drives a localnet through the canon binary.
+$(BUILD)/bench/node: $(BUILD)/canon
 bench: bench-deps $(if $(BENCH),$(BUILD)/bench/$(BENCH),$(BENCHES:%=$(BUILD)/bench/%))
 	@for b in $(if $(BENCH),$(BENCH),$(BENCHES)); do $(BUILD)/bench/$$b || exit 1; done
 
