@@ -53,6 +53,7 @@ struct rt_node {
 	uv_async_t wake;
 	int handles;                    /* loop handles initialised (closing counts them down) */
 	atomic_int loop_ready;          /* wake may be signalled */
+	_Atomic(struct rpc_server *) rpc_live;  /* rpc, for RPC threads (set after the start) */
 	int stopping;
 	uint64_t armed_ms;              /* deadline tick is armed for, 0 if none */
 
@@ -348,9 +349,14 @@ static int be_submit_tx(void *ctx, const uint8_t *raw, size_t len, int eth_form,
 {
 	struct rt_node *rn = ctx;
 	int rc = node_submit_tx(rn->node, raw, len, eth_form, hash, msg, msgcap);
-	if (rc == 0 && atomic_load(&rn->loop_ready))
+	if (rc)
+		return rc;
+	struct rpc_server *srv = atomic_load(&rn->rpc_live);
+	if (srv)
+		rpc_server_pending_tx(srv, hash);
+	if (atomic_load(&rn->loop_ready))
 		uv_async_send(&rn->wake);
-	return rc;
+	return 0;
 }
 
 /* ---- the operator endpoint: /metrics and /status ------------------------------------- */
@@ -467,6 +473,7 @@ void rt_node_stop(struct rt_node *rn)
 		return;
 	rn->stopping = 1;
 	atomic_store(&rn->loop_ready, 0);
+	atomic_store(&rn->rpc_live, NULL);
 	/* RPC threads call node_submit_tx and signal wake: stop them first. */
 	if (rn->rpc) {
 		rpc_server_stop(rn->rpc);
@@ -537,6 +544,7 @@ int rt_node_start(struct rt_node **out, uv_loop_t *loop, const struct rt_node_co
 	rn->role = cfg->node.role;
 	rn->sync_timeout_ms = cfg->sync_timeout_ms ? cfg->sync_timeout_ms : 5000;
 	atomic_init(&rn->loop_ready, 0);
+	atomic_init(&rn->rpc_live, NULL);
 	int rc;
 	for (int t = 0; t < NODE_TOPIC_COUNT; t++)
 		if ((rc = node_topic_name(cfg->node.network, cfg->node.shard, t, rn->topics[t],
@@ -556,8 +564,9 @@ int rt_node_start(struct rt_node **out, uv_loop_t *loop, const struct rt_node_co
 	struct node_config nc = cfg->node;
 	nc.metrics = rn->node_metrics;
 	if ((rc = node_open(&rn->node, &nc))) {
-		snprintf(err, errcap, "cannot open the node (datadir %s, %s shard %u): %s", nc.datadir,
-			 nc.network, (unsigned)nc.shard, cn_strerror(rc));
+		snprintf(err, errcap, "cannot open the node (datadir %s, %s shard %u): %s%s", nc.datadir,
+			 nc.network, (unsigned)nc.shard, cn_strerror(rc),
+			 rc == -CN_EINVAL && nc.n_keys ? " (is every BLS key in the shard's committee?)" : "");
 		goto fail;
 	}
 	refresh_status(rn);
@@ -583,6 +592,7 @@ int rt_node_start(struct rt_node **out, uv_loop_t *loop, const struct rt_node_co
 				 cn_strerror(rc));
 			goto fail;
 		}
+		atomic_store(&rn->rpc_live, rn->rpc);
 		rn->rpc_port = rpc_server_port(rn->rpc);
 		rn->ws_port = rpc_server_ws_port(rn->rpc);
 	}
