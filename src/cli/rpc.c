@@ -29,7 +29,7 @@ int cli_rpc(int argc, char **argv)
 {
 	const char *datadir = NULL, *network = "localnet", *addr = "127.0.0.1", *cors = "*";
 	uint64_t shard = 0, port = 0, threads = 4, max_body = 5u << 20, max_batch = 100,
-		 max_lag = 5, best = 0, inflight = 256;
+		 max_lag = 5, best = 0, inflight = 256, max_log_blocks = 1024, max_ws = 64;
 	const char *rate_s = "0", *burst_s = "0";
 	int ws = 1;
 	uint64_t ws_port = 0;
@@ -48,6 +48,8 @@ int cli_rpc(int argc, char **argv)
 		{"max-body", CN_FLAG_UINT, &max_body, "BYTES", "largest request body", 0},
 		{"max-batch", CN_FLAG_UINT, &max_batch, "N", "most requests in one batch", 0},
 		{"max-inflight", CN_FLAG_UINT, &inflight, "N", "requests served at once (then 503)", 0},
+		{"max-log-blocks", CN_FLAG_UINT, &max_log_blocks, "N", "widest eth_getLogs block range", 0},
+		{"max-ws-conns", CN_FLAG_UINT, &max_ws, "N", "WebSocket connections at once (a thread each)", 0},
 		{"health.maxlag", CN_FLAG_UINT, &max_lag, "BLOCKS", "/health is 503 beyond this lag", 0},
 		{"peer-height", CN_FLAG_UINT, &best, "N", "best known peer height (default: own height)", 0},
 		{NULL, 0, NULL, NULL, NULL, 0},
@@ -93,7 +95,8 @@ int cli_rpc(int argc, char **argv)
 		fprintf(stderr, "canon rpc: --burst: '%s' is not a number\n", burst_s);
 		return 2;
 	}
-	if (port > 65535 || ws_port > 65535 || threads == 0 || threads > 1024 || !max_body || !max_batch || !inflight) {
+	if (port > 65535 || ws_port > 65535 || threads == 0 || threads > 1024 || !max_body || !max_batch || !inflight ||
+	    !max_log_blocks || !max_ws || max_ws > 4096 || inflight > 1u << 20) {
 		fprintf(stderr, "canon rpc: a port, thread count or limit is out of range\n");
 		return 2;
 	}
@@ -141,7 +144,8 @@ int cli_rpc(int argc, char **argv)
 		.health_max_lag = max_lag,
 		.ws_listen = ws,
 		.ws_port = ws_port_given ? (uint16_t)ws_port : rpc_default_ws_port(np->name, (uint32_t)shard),
-		.limits = {.max_body = max_body, .max_batch = max_batch},
+		.max_ws_conns = (unsigned)max_ws,
+		.limits = {.max_body = max_body, .max_batch = max_batch, .max_log_blocks = max_log_blocks},
 	};
 	struct rpc_backend be = {0};
 	if (best_given) {

@@ -50,6 +50,7 @@ int rpc_handler_new(struct rpc_handler **out, struct store *st, const struct net
 	h->st = st;
 	h->np = np;
 	h->shard = shard;
+	h->start_unix = (uint64_t)time(NULL);
 	pthread_mutex_init(&h->senders_mu, NULL);
 	pthread_mutex_init(&h->pending_mu, NULL);
 	if (!(h->pending = calloc(RPC_PENDING_RING, sizeof *h->pending))) {

@@ -1593,6 +1593,26 @@ static int m_node_metadata(struct rpc_call *c)
 	rpc_jw_bool(w, 0);
 	rpc_jw_key(w, "sync-peer-height");
 	rpc_jw_u64(w, best);
+	/* An RPC server holds no validator keys and has no DNS zone. */
+	rpc_jw_key(w, "blskey");
+	rpc_jw_arr(w);
+	rpc_jw_arr_end(w);
+	rpc_jw_key(w, "dns-zone");
+	rpc_jw_str(w, "");
+	rpc_jw_key(w, "node-unix-start-time");
+	rpc_jw_u64(w, c->h->start_unix);
+	uint64_t peers = 0;
+	if (c->h->be.peer_count && c->h->be.peer_count(c->h->be.ctx, &peers))
+		peers = 0;
+	rpc_jw_key(w, "p2p-connectivity");
+	rpc_jw_obj(w);
+	rpc_jw_key(w, "total-known-peers");
+	rpc_jw_u64(w, peers);
+	rpc_jw_key(w, "connected");
+	rpc_jw_u64(w, peers);
+	rpc_jw_key(w, "not-connected");
+	rpc_jw_u64(w, 0);
+	rpc_jw_obj_end(w);
 	rpc_jw_obj_end(w);
 	return 0;
 }
@@ -1618,6 +1638,299 @@ static int m_get_shard_id(struct rpc_call *c)
 		return rc;
 	rpc_jw_u64(c->w, c->h->shard);   /* a plain number in V1 and V2 alike */
 	return 0;
+}
+
+/* ---- hmy_getBlocks ------------------------------------------------------ */
+
+/* Harmony's getBlocks range limit (rpcGetBlocksLimit). */
+#define GET_BLOCKS_LIMIT 1024
+
+/* hmy_getBlocks(from, to, {fullTx, withSigners, inclStaking}): the blocks
+ * from..to that exist, as getBlockByNumber renders them; "latest" as the
+ * end means the head, and a range wider than 1024 is refused as Harmony
+ * does. A boolean third argument is taken as fullTx. */
+static int m_get_blocks(struct rpc_call *c)
+{
+	uint64_t from, to, top;
+	int full = 0, rc = arity(c, 2, 3);
+	if (rc || (rc = param_block(c, 0, &from)) || (rc = param_block(c, 1, &to)))
+		return rc;
+	json_t *o = param(c, 2);
+	if (o && json_is_object(o)) {
+		json_t *f = json_object_get(o, "fullTx");
+		if (f && !json_is_boolean(f))
+			return fail(c, RPC_E_PARAMS, "invalid argument 2: fullTx must be a boolean");
+		full = f && json_is_true(f);
+	} else if (o && json_is_boolean(o)) {
+		full = json_is_true(o);
+	} else if (o) {
+		return fail(c, RPC_E_PARAMS, "invalid argument 2: expected {fullTx, ...}");
+	}
+	if (to >= from && to - from > GET_BLOCKS_LIMIT)
+		return fail(c, RPC_E_SERVER, "GetBlocks query must be smaller than size %d",
+		            GET_BLOCKS_LIMIT);
+	if ((rc = head(c, &top, NULL, NULL)))
+		return rc == -CN_ENOTFOUND ? fail(c, RPC_E_SERVER, "no blocks in the database") : rc;
+	rpc_jw_arr(c->w);
+	for (uint64_t n = from; n <= to && n <= top; n++) {
+		uint8_t hash[32];
+		if ((rc = hash_at(c, n, hash)) < 0)
+			return rc;
+		if (rc)
+			continue;
+		struct block b;
+		size_t size;
+		if ((rc = block_by_hash(c, hash, &b, &size)) < 0)
+			return rc;
+		if (rc)
+			continue;
+		rc = write_block(c, &b, hash, size, full);
+		block_free(&b);
+		if (rc)
+			return rc;
+		if (n == UINT64_MAX)
+			break;
+	}
+	rpc_jw_arr_end(c->w);
+	return 0;
+}
+
+/* ---- cross-shard receipts: the source half ---------------------------- */
+
+/* The CX receipts block number sent to shard `to` (none: *n = 0). */
+static int cx_out(struct rpc_call *c, uint32_t to, uint64_t number, struct cx_receipt **out,
+                  size_t *n)
+{
+	uint8_t k[12];
+	const uint8_t *v;
+	size_t len, count;
+	struct rlp_item it, x;
+	struct rlp_cursor cur;
+	*out = NULL;
+	*n = 0;
+	store_be32(k, to);
+	store_be64(k + 4, number);
+	int rc = store_get(c->t, STORE_CX_OUT, k, sizeof k, &v, &len);
+	if (rc == -CN_ENOTFOUND)
+		return 0;
+	if (rc || (rc = rlp_decode_one(v, len, &it)) || (rc = rlp_list_count(&it, &count)) ||
+	    (rc = rlp_enter(&it, &cur)))
+		return rc;
+	struct cx_receipt *r = calloc(count ? count : 1, sizeof *r);
+	if (!r)
+		return -CN_ENOMEM;
+	for (size_t i = 0; i < count; i++) {
+		if ((rc = rlp_next(&cur, &x)) || (rc = cx_receipt_decode(&r[i], x.raw, x.raw_len))) {
+			free(r);
+			return rc;
+		}
+	}
+	*out = r;
+	*n = count;
+	return 0;
+}
+
+static void write_cx(struct rpc_call *c, const struct cx_receipt *r)
+{
+	struct rpc_jw *w = c->w;
+	rpc_jw_obj(w);
+	kdata(c, "txHash", r->tx_hash, 32);
+	rpc_jw_key(w, "from");
+	addr(c, r->from);
+	rpc_jw_key(w, "to");
+	addr(c, r->to);
+	kq(c, "shardID", r->shard_id);
+	kq(c, "toShardID", r->to_shard_id);
+	rpc_jw_key(w, "amount");
+	big(c, &r->amount);
+	rpc_jw_obj_end(w);
+}
+
+/* hmy_getCXReceiptByHash(txHash). Harmony answers it on the destination
+ * shard once the receipt is credited, with the destination block; canon
+ * does not deliver CX receipts yet, so this is the source half: a
+ * cross-shard transfer of this shard that emitted a CX receipt is shown
+ * with the source block that emitted it; anything else is null. */
+static int m_cx_receipt_by_hash(struct rpc_call *c)
+{
+	uint8_t txh[32], bh[32];
+	uint64_t number;
+	uint32_t index;
+	int rc = arity(c, 1, 1);
+	if (rc || (rc = param_hex(c, 0, txh, 32, "common.Hash")))
+		return rc;
+	if ((rc = lookup(c, txh, bh, &number, &index))) {
+		if (rc < 0)
+			return rc;
+		rpc_jw_null(c->w);
+		return 0;
+	}
+	struct tx tx;
+	memset(&tx, 0, sizeof tx);
+	if ((rc = tx_of_block(c, bh, index, &tx)))
+		return rc < 0 ? rc : fail(c, RPC_E_INTERNAL, "tx index %u beyond its block", index);
+	uint8_t hh[32];
+	struct cx_receipt *r = NULL, *hit = NULL;
+	size_t n = 0;
+	if (tx.to_shard_id != c->h->shard && !(rc = tx_hash(&tx, hh)) &&
+	    !(rc = cx_out(c, tx.to_shard_id, number, &r, &n)))
+		for (size_t i = 0; i < n && !hit; i++)
+			if (!memcmp(r[i].tx_hash, hh, 32))
+				hit = &r[i];
+	tx_free(&tx);
+	if (rc) {
+		free(r);
+		return rc;
+	}
+	if (!hit) {
+		rpc_jw_null(c->w);
+		free(r);
+		return 0;
+	}
+	struct rpc_jw *w = c->w;
+	rpc_jw_obj(w);
+	kdata(c, "blockHash", bh, 32);
+	kq(c, "blockNumber", number);
+	kdata(c, "hash", hit->tx_hash, 32);
+	rpc_jw_key(w, "from");
+	addr(c, hit->from);
+	rpc_jw_key(w, "to");
+	addr(c, hit->to);
+	kq(c, "shardID", hit->shard_id);
+	kq(c, "toShardID", hit->to_shard_id);
+	rpc_jw_key(w, "value");
+	big(c, &hit->amount);
+	rpc_jw_obj_end(w);
+	free(r);
+	return 0;
+}
+
+/* How far back hmy_getPendingCXReceipts looks. */
+#define CX_PENDING_BLOCKS 64
+
+/* One CXReceiptsProof as Harmony renders it (receipts, merkleProof,
+ * header, commitSig, commitBitmap) for the receipts block number sent to
+ * shard d. The commit signature over a block travels in its child's
+ * header (lastCommitSig), so a block without a child yet is skipped. */
+static int write_cx_proof(struct rpc_call *c, uint64_t number, const uint8_t bh[32],
+                          const struct header *hd, const struct header *child, uint32_t d,
+                          const struct cx_receipt *r, size_t n)
+{
+	struct rpc_jw *w = c->w;
+	int rc = 0;
+	uint32_t shards[64];
+	uint8_t roots[64][32];
+	size_t ns = 0;
+	/* Per-destination roots of every destination this block sent to. */
+	for (uint32_t s = 0; s < c->h->np->num_shards && s < 64; s++) {
+		struct cx_receipt *rs;
+		size_t k;
+		if ((rc = cx_out(c, s, number, &rs, &k)))
+			return rc;
+		if (!k) {
+			free(rs);
+			continue;
+		}
+		uint8_t **items = calloc(k, sizeof *items);
+		size_t *lens = calloc(k, sizeof *lens);
+		if (!items || !lens)
+			rc = -CN_ENOMEM;
+		for (size_t i = 0; i < k && !rc; i++)
+			rc = cx_receipt_encode(&rs[i], &items[i], &lens[i]);
+		if (!rc)
+			rc = core_derive_sha((const uint8_t *const *)items, lens, k, roots[ns]);
+		for (size_t i = 0; items && i < k; i++)
+			free(items[i]);
+		free(items);
+		free(lens);
+		free(rs);
+		if (rc)
+			return rc;
+		shards[ns++] = s;
+	}
+	rpc_jw_obj(w);
+	rpc_jw_key(w, "receipts");
+	rpc_jw_arr(w);
+	for (size_t i = 0; i < n; i++)
+		write_cx(c, &r[i]);
+	rpc_jw_arr_end(w);
+	rpc_jw_key(w, "merkleProof");
+	rpc_jw_obj(w);
+	kq(c, "blockNum", number);
+	kdata(c, "blockHash", bh, 32);
+	kq(c, "shardID", hd->shard_id);
+	kdata(c, "receiptHash", hd->outgoing_receipt_hash, 32);
+	rpc_jw_key(w, "shardIDs");
+	rpc_jw_arr(w);
+	for (size_t i = 0; i < ns; i++)
+		num(c, shards[i]);
+	rpc_jw_arr_end(w);
+	rpc_jw_key(w, "shardHashes");
+	rpc_jw_arr(w);
+	for (size_t i = 0; i < ns; i++)
+		rpc_jw_data(w, roots[i], 32);
+	rpc_jw_arr_end(w);
+	rpc_jw_obj_end(w);
+	rpc_jw_key(w, "header");
+	rpc_jw_obj(w);
+	kq(c, "number", hd->number);
+	kdata(c, "hash", bh, 32);
+	kdata(c, "parentHash", hd->parent_hash, 32);
+	kq(c, "shardID", hd->shard_id);
+	kq(c, "epoch", hd->epoch);
+	kq(c, "viewID", hd->view_id);
+	kq(c, "timestamp", hd->time);
+	kdata(c, "stateRoot", hd->root, 32);
+	kdata(c, "outgoingReceiptsRoot", hd->outgoing_receipt_hash, 32);
+	rpc_jw_obj_end(w);
+	kdata(c, "commitSig", child->last_commit_sig, CORE_BLS_SIG_LEN);
+	kdata(c, "commitBitmap", child->last_commit_bitmap.p, child->last_commit_bitmap.len);
+	kq(c, "toShardID", d);
+	rpc_jw_obj_end(w);
+	return w->err;
+}
+
+/* hmy_getPendingCXReceipts(). Harmony lists the proofs a destination
+ * received and has not included yet; canon does not receive any until
+ * cross-shard delivery lands, so this is the source half: the proofs this
+ * shard emitted in its last 64 committed blocks (those with a child, which
+ * carries their commit signature), per destination, oldest first. */
+static int m_pending_cx(struct rpc_call *c)
+{
+	uint64_t top;
+	int rc = arity(c, 0, 0);
+	if (rc)
+		return rc;
+	if ((rc = head(c, &top, NULL, NULL)))
+		return rc == -CN_ENOTFOUND ? fail(c, RPC_E_SERVER, "no blocks in the database") : rc;
+	uint64_t first = top > CX_PENDING_BLOCKS ? top - CX_PENDING_BLOCKS : 0;
+	rpc_jw_arr(c->w);
+	for (uint64_t number = first; number < top && !rc; number++) {
+		uint8_t bh[32], ch[32];
+		struct header hd, child;
+		if ((rc = hash_at(c, number, bh)) || (rc = hash_at(c, number + 1, ch)))
+			return rc < 0 ? rc : fail(c, RPC_E_INTERNAL, "canonical index has a gap");
+		if ((rc = read_header(c, bh, &hd)))
+			return rc;
+		if ((rc = read_header(c, ch, &child))) {
+			header_free(&hd);
+			return rc;
+		}
+		for (uint32_t d = 0; d < c->h->np->num_shards && !rc; d++) {
+			struct cx_receipt *r;
+			size_t n;
+			if (d == c->h->shard || (rc = cx_out(c, d, number, &r, &n)))
+				continue;
+			if (n)
+				rc = write_cx_proof(c, number, bh, &hd, &child, d, r, n);
+			free(r);
+		}
+		header_free(&hd);
+		header_free(&child);
+	}
+	if (!rc)
+		rpc_jw_arr_end(c->w);
+	return rc;
 }
 
 /* ---- subscriptions (WebSocket only) -------------------------------------- */
@@ -1924,11 +2237,16 @@ static const struct rpc_method methods[] = {
 	{"hmy_getBalance", m_get_balance, RPC_NS_HMY},
 	{"hmy_getBalanceByBlockNumber", m_get_balance, RPC_NS_HMY},
 	{"hmy_getBlockByHash", m_block_by_hash, RPC_NS_HMY},
+	{"hmy_getBlockByHashNew", m_block_by_hash, RPC_NS_HMY},
 	{"hmy_getBlockByNumber", m_block_by_number, RPC_NS_HMY},
+	{"hmy_getBlockByNumberNew", m_block_by_number, RPC_NS_HMY},
 	{"hmy_getBlockTransactionCountByHash", m_count_by_hash, RPC_NS_HMY},
 	{"hmy_getBlockTransactionCountByNumber", m_count_by_number, RPC_NS_HMY},
+	{"hmy_getBlocks", m_get_blocks, RPC_NS_HMY},
+	{"hmy_getCXReceiptByHash", m_cx_receipt_by_hash, RPC_NS_HMY},
 	{"hmy_getEpoch", m_get_epoch, RPC_NS_HMY},
 	{"hmy_getNodeMetadata", m_node_metadata, RPC_NS_HMY},
+	{"hmy_getPendingCXReceipts", m_pending_cx, RPC_NS_HMY},
 	{"hmy_getShardID", m_get_shard_id, RPC_NS_HMY},
 	{"hmy_getShardingStructure", m_sharding_structure, RPC_NS_HMY},
 	{"hmy_getTransactionByBlockHashAndIndex", m_tx_by_hash_index, RPC_NS_HMY},
@@ -1945,11 +2263,16 @@ static const struct rpc_method methods[] = {
 	{"hmyv2_getBalance", m_get_balance, RPC_NS_HMYV2},
 	{"hmyv2_getBalanceByBlockNumber", m_get_balance, RPC_NS_HMYV2},
 	{"hmyv2_getBlockByHash", m_block_by_hash, RPC_NS_HMYV2},
+	{"hmyv2_getBlockByHashNew", m_block_by_hash, RPC_NS_HMYV2},
 	{"hmyv2_getBlockByNumber", m_block_by_number, RPC_NS_HMYV2},
+	{"hmyv2_getBlockByNumberNew", m_block_by_number, RPC_NS_HMYV2},
 	{"hmyv2_getBlockTransactionCountByHash", m_count_by_hash, RPC_NS_HMYV2},
 	{"hmyv2_getBlockTransactionCountByNumber", m_count_by_number, RPC_NS_HMYV2},
+	{"hmyv2_getBlocks", m_get_blocks, RPC_NS_HMYV2},
+	{"hmyv2_getCXReceiptByHash", m_cx_receipt_by_hash, RPC_NS_HMYV2},
 	{"hmyv2_getEpoch", m_get_epoch, RPC_NS_HMYV2},
 	{"hmyv2_getNodeMetadata", m_node_metadata, RPC_NS_HMYV2},
+	{"hmyv2_getPendingCXReceipts", m_pending_cx, RPC_NS_HMYV2},
 	{"hmyv2_getShardID", m_get_shard_id, RPC_NS_HMYV2},
 	{"hmyv2_getShardingStructure", m_sharding_structure, RPC_NS_HMYV2},
 	{"hmyv2_getTransactionByBlockHashAndIndex", m_tx_by_hash_index, RPC_NS_HMYV2},

@@ -18,6 +18,7 @@ struct rpc_handler {
 	uint32_t shard;
 	struct rpc_limits lim;
 	struct rpc_backend be;
+	uint64_t start_unix;            /* for hmy_getNodeMetadata */
 	struct cn_metrics *metrics;
 	struct cn_metric *m_req, *m_err, *m_lat;
 	/* Children per method, created up front so that a call updates atomics

@@ -10,6 +10,7 @@ rm -rf "$rpc_dir" && mkdir -p "$rpc_dir"
 check "rpc without datadir" 2 "$canon" rpc --network localnet
 check "rpc unknown network" 2 "$canon" rpc --datadir "$rpc_dir/d" --network nope
 check "rpc bad rate" 2 "$canon" rpc --datadir "$rpc_dir/d" --rate fast
+check "rpc zero max-log-blocks" 2 "$canon" rpc --datadir "$rpc_dir/d" --max-log-blocks 0
 check "rpc missing chain" 1 "$canon" rpc --datadir "$rpc_dir/empty" --network localnet --http.port 0
 
 # Node's fetch as the HTTP client: POST body or GET path, prints "status body".
@@ -70,9 +71,13 @@ fi
 
 # Behind a peer 10 blocks ahead: unhealthy.
 head=$("$canon" chain info --datadir "$rpc_dir/d" | awk '$1=="head"{print $2}')
-rpc_start "$rpc_dir/b.log" --peer-height $((head + 10)) --health.maxlag 5
+rpc_start "$rpc_dir/b.log" --peer-height $((head + 10)) --health.maxlag 5 --max-log-blocks 2
 if [ -n "$rpc_port" ]; then
 	check "rpc health 503 when lagging" 0 bash -c "$(declare -f rpc_http); rpc_http $rpc_port /health | grep -q '^503 .*\"lag\":10'"
+	check "rpc --max-log-blocks limits eth_getLogs" 0 bash -c "$(declare -f rpc_http); rpc_http $rpc_port / \
+		'{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"eth_getLogs\",\"params\":[{\"fromBlock\":\"0x0\",\"toBlock\":\"0x3\"}]}' | grep -q 'block range too large: 4 blocks, limit 2'"
+	check "rpc eth_getLogs within --max-log-blocks" 0 bash -c "$(declare -f rpc_http); rpc_http $rpc_port / \
+		'{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"eth_getLogs\",\"params\":[{\"fromBlock\":\"0x2\",\"toBlock\":\"0x3\"}]}' | grep -qF '\"result\":[]'"
 	kill "$rpc_pid" && wait "$rpc_pid"
 else
 	check "canon rpc starts with --peer-height" 0 false
