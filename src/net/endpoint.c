@@ -556,6 +556,25 @@ int net_endpoint_add_peer(struct net_endpoint *ep, const struct net_locator *rec
 	return net_locator_merge(&s->loc, rec, &changed);
 }
 
+int net_endpoint_add_peer_addr(struct net_endpoint *ep, const uint8_t pk[NET_PK_LEN],
+			       const struct net_addr *addr)
+{
+	if (!memcmp(pk, ep->id.pk, 32) || (addr->family != 4 && addr->family != 6) || addr->port == 0)
+		return -CN_EINVAL;
+	uint8_t id[32];
+	net_node_id(pk, id);
+	struct session *s = find_by_id(ep, id);
+	int err;
+	if (!s && (err = session_new(ep, pk, &s)) != 0)
+		return err;
+	/* An established session already knows where the peer is. */
+	if (!s->cur.valid) {
+		s->addr = *addr;
+		s->have_addr = 1;
+	}
+	return 0;
+}
+
 int net_endpoint_session(const struct net_endpoint *ep, const uint8_t peer[NET_NODE_ID_LEN],
 			 struct net_session_info *info)
 {

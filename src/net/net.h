@@ -223,6 +223,14 @@ uint64_t net_endpoint_stat(const struct net_endpoint *ep, enum net_stat s);
 
 /* Adds or updates (newer sequence wins) a peer we may initiate to. */
 int net_endpoint_add_peer(struct net_endpoint *ep, const struct net_locator *rec);
+/* Adds a peer by public key and one address, without a signed record (a
+ * configured bootnode "<pk>@ip:port", or the address a bootnode observed a
+ * peer at). The handshake proves the key; the address is only where to try
+ * first, and an authentic packet from elsewhere moves the session as usual.
+ * For a known peer only the address changes (the next initiation goes
+ * there). -CN_EINVAL for our own key or a bad address. */
+int net_endpoint_add_peer_addr(struct net_endpoint *ep, const uint8_t pk[NET_PK_LEN],
+			       const struct net_addr *addr);
 
 /* One input at time now_ms (milliseconds since the Unix epoch: initiation
  * timestamps must keep growing across restarts). Returns 0, or an error for

@@ -150,6 +150,10 @@ static void on_net_event(void *ctx, struct rt_net *rt, const struct net_action *
 			rm->unknown_dropped++;
 			return;
 		}
+		if (rm->cb.raw && len && (data[0] == NET_MCAST_T_DIRECT || data[0] == NET_MCAST_T_RELAY)) {
+			rm->cb.raw(rm->ctx, rm, peer, data, len);
+			return;
+		}
 		struct net_msg_input in = {.kind = NET_MSG_IN_DATAGRAM, .peer = peer, .data = data, .len = len};
 		msg_step(rm, &in);
 		return;
@@ -174,6 +178,13 @@ int rt_msg_start(struct rt_msg *rm, uv_loop_t *loop, struct net_endpoint *ep,
 		 const struct net_addr *bind_addr, uint32_t max_peers,
 		 const struct rt_msg_callbacks *cb, void *ctx)
 {
+	return rt_msg_start_opts(rm, loop, ep, bind_addr, max_peers, NULL, cb, ctx);
+}
+
+int rt_msg_start_opts(struct rt_msg *rm, uv_loop_t *loop, struct net_endpoint *ep,
+		      const struct net_addr *bind_addr, uint32_t max_peers,
+		      const struct rt_msg_opts *opts, const struct rt_msg_callbacks *cb, void *ctx)
+{
 	memset(rm, 0, sizeof *rm);
 	if (max_peers == 0)
 		return -CN_EINVAL;
@@ -186,7 +197,7 @@ int rt_msg_start(struct rt_msg *rm, uv_loop_t *loop, struct net_endpoint *ep,
 		rm->ids = NULL;
 		return -CN_ENOMEM;
 	}
-	struct net_msg_config cfg = {.max_peers = max_peers};
+	struct net_msg_config cfg = {.max_peers = max_peers, .max_outgoing = opts ? opts->max_outgoing : 0};
 	randombytes_buf(&cfg.id_seed, sizeof cfg.id_seed);
 	int rc = net_msg_new(&cfg, &rm->msg);
 	if (rc) {
@@ -197,7 +208,7 @@ int rt_msg_start(struct rt_msg *rm, uv_loop_t *loop, struct net_endpoint *ep,
 		return rc;
 	}
 	/* rt_net_start zeroes rm->net; the timer lives beside it. */
-	if ((rc = rt_net_start(&rm->net, loop, ep, bind_addr, on_net_event, rm)) != 0)
+	if ((rc = rt_net_start_opts(&rm->net, loop, ep, bind_addr, opts ? &opts->net : NULL, on_net_event, rm)) != 0)
 		return rc;
 	uv_timer_init(loop, &rm->timer);
 	rm->timer.data = rm;
@@ -213,6 +224,27 @@ int rt_msg_send(struct rt_msg *rm, uint32_t peer, const uint8_t *data, size_t le
 		return -CN_EINVAL;
 	struct net_msg_input in = {.kind = NET_MSG_IN_SEND, .peer = peer, .data = data, .len = len,
 				   .deadline_ms = deadline_ms, .msg_id = msg_id};
+	return msg_step(rm, &in);
+}
+
+int rt_msg_send_raw(struct rt_msg *rm, uint32_t peer, const uint8_t *data, size_t len)
+{
+	if (rm->net.closing)
+		return -CN_ESTATE;
+	if (peer >= rm->n_peers || len == 0 || len > NET_MSG_MTU)
+		return -CN_EINVAL;
+	emit(rm, peer, data, len);
+	return 0;
+}
+
+int rt_msg_rtt(struct rt_msg *rm, uint32_t peer, uint64_t rtt_ms, uint64_t rate_bytes_per_ms)
+{
+	if (rm->net.closing)
+		return -CN_ESTATE;
+	if (peer >= rm->n_peers)
+		return -CN_EINVAL;
+	struct net_msg_input in = {.kind = NET_MSG_IN_RTT, .peer = peer, .rtt_ms = rtt_ms,
+				   .rate_bytes_per_ms = rate_bytes_per_ms};
 	return msg_step(rm, &in);
 }
 

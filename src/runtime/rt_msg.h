@@ -31,6 +31,9 @@ struct rt_msg_callbacks {
 	void (*result)(void *ctx, struct rt_msg *rm, uint32_t peer, uint64_t msg_id, int err);
 	/* Session events of rt_net other than deliveries (may be NULL). */
 	rt_net_event_fn session;
+	/* Session payloads that start with a multicast type (NET_MCAST_T_*),
+	 * which are not net_msg's; NULL: they go to net_msg, which drops them. */
+	void (*raw)(void *ctx, struct rt_msg *rm, uint32_t peer, const uint8_t *data, size_t len);
 };
 
 struct rt_msg {
@@ -56,12 +59,25 @@ struct rt_msg {
 int rt_msg_start(struct rt_msg *rm, uv_loop_t *loop, struct net_endpoint *ep,
 		 const struct net_addr *bind_addr, uint32_t max_peers,
 		 const struct rt_msg_callbacks *cb, void *ctx);
+/* Options of rt_msg_start_opts; zero fields keep rt_msg_start's choices. */
+struct rt_msg_opts {
+	struct rt_net_opts net;       /* no signal handlers, test loss */
+	uint32_t max_outgoing;        /* net_msg messages in flight, all peers (net_msg's default) */
+};
+int rt_msg_start_opts(struct rt_msg *rm, uv_loop_t *loop, struct net_endpoint *ep,
+		      const struct net_addr *bind_addr, uint32_t max_peers,
+		      const struct rt_msg_opts *opts, const struct rt_msg_callbacks *cb, void *ctx);
 /* Index of node_id, added if new. -CN_ELIMIT when the table is full. */
 int rt_msg_peer(struct rt_msg *rm, const uint8_t node_id[NET_NODE_ID_LEN], uint32_t *index);
 const uint8_t *rt_msg_peer_id(const struct rt_msg *rm, uint32_t index);
 /* Queues a message for peer, to arrive before deadline_ms (Unix epoch). */
 int rt_msg_send(struct rt_msg *rm, uint32_t peer, const uint8_t *data, size_t len,
 		uint64_t deadline_ms, uint64_t *msg_id);
+/* One session payload (<= NET_MSG_MTU) to peer outside net_msg (multicast
+ * symbols), held like net_msg's while a handshake runs. */
+int rt_msg_send_raw(struct rt_msg *rm, uint32_t peer, const uint8_t *data, size_t len);
+/* Tells net_msg a measured RTT to peer and the pace congestion control allows. */
+int rt_msg_rtt(struct rt_msg *rm, uint32_t peer, uint64_t rtt_ms, uint64_t rate_bytes_per_ms);
 /* Closes every handle. After the loop has stopped (and also after a failed
  * rt_msg_start) release the rest with rt_msg_free. */
 void rt_msg_close(struct rt_msg *rm);

@@ -103,8 +103,21 @@ static void on_sent(uv_udp_send_t *req, int status)
 	free(req);
 }
 
+/* The test-only loss knob: a seeded coin per datagram. */
+static int test_drop(struct rt_net *rt)
+{
+	if (rt->opts.test_drop <= 0 || cn_prng_double(&rt->drop_rng) >= rt->opts.test_drop)
+		return 0;
+	rt->test_dropped++;
+	return 1;
+}
+
 static void udp_send(struct rt_net *rt, const struct net_addr *to, const uint8_t *p, size_t len)
 {
+	if (test_drop(rt))
+		return;
+	rt->dgrams_out++;
+	rt->bytes_out += len;
 	struct sockaddr_storage ss;
 	to_sockaddr(to, &ss);
 	uv_buf_t b = uv_buf_init((char *)p, (unsigned)len);
@@ -193,6 +206,10 @@ static void on_recv(uv_udp_t *u, ssize_t nread, const uv_buf_t *buf, const struc
 		return;
 	if ((flags & UV_UDP_PARTIAL) || (size_t)nread > NET_MAX_DATAGRAM)
 		return;
+	if (test_drop(rt))
+		return;
+	rt->dgrams_in++;
+	rt->bytes_in += (uint64_t)nread;
 	struct net_input in = {.kind = NET_IN_DATAGRAM, .data = rt->rxbuf, .len = (size_t)nread};
 	if (from_sockaddr(from, &in.addr))
 		return;
@@ -227,7 +244,17 @@ void rt_net_close(struct rt_net *rt)
 int rt_net_start(struct rt_net *rt, uv_loop_t *loop, struct net_endpoint *ep,
 		 const struct net_addr *bind_addr, rt_net_event_fn on_event, void *ctx)
 {
+	return rt_net_start_opts(rt, loop, ep, bind_addr, NULL, on_event, ctx);
+}
+
+int rt_net_start_opts(struct rt_net *rt, uv_loop_t *loop, struct net_endpoint *ep,
+		      const struct net_addr *bind_addr, const struct rt_net_opts *opts,
+		      rt_net_event_fn on_event, void *ctx)
+{
 	memset(rt, 0, sizeof *rt);
+	if (opts)
+		rt->opts = *opts;
+	cn_prng_seed(&rt->drop_rng, rt->opts.drop_seed);
 	rt->loop = loop;
 	rt->ep = ep;
 	rt->on_event = on_event;
@@ -243,12 +270,14 @@ int rt_net_start(struct rt_net *rt, uv_loop_t *loop, struct net_endpoint *ep,
 	uv_timer_init(loop, &rt->timer);
 	rt->open_handles++;
 	rt->timer.data = rt;
-	uv_signal_init(loop, &rt->sigint);
-	rt->sigint.data = rt;
-	rt->open_handles++;
-	uv_signal_init(loop, &rt->sigterm);
-	rt->sigterm.data = rt;
-	rt->open_handles++;
+	if (!rt->opts.no_signals) {
+		uv_signal_init(loop, &rt->sigint);
+		rt->sigint.data = rt;
+		rt->open_handles++;
+		uv_signal_init(loop, &rt->sigterm);
+		rt->sigterm.data = rt;
+		rt->open_handles++;
+	}
 	if ((rc = uv_udp_bind(&rt->udp, (struct sockaddr *)&ss, 0)) != 0 ||
 	    (rc = uv_udp_recv_start(&rt->udp, on_alloc, on_recv)) != 0) {
 		cn_log_error("rt_net: cannot bind UDP socket: %s", uv_strerror(rc));
@@ -262,8 +291,10 @@ int rt_net_start(struct rt_net *rt, uv_loop_t *loop, struct net_endpoint *ep,
 	uv_recv_buffer_size((uv_handle_t *)&rt->udp, &bufsz);
 	bufsz = 4 << 20;
 	uv_send_buffer_size((uv_handle_t *)&rt->udp, &bufsz);
-	uv_signal_start(&rt->sigint, on_signal, SIGINT);
-	uv_signal_start(&rt->sigterm, on_signal, SIGTERM);
+	if (!rt->opts.no_signals) {
+		uv_signal_start(&rt->sigint, on_signal, SIGINT);
+		uv_signal_start(&rt->sigterm, on_signal, SIGTERM);
+	}
 	return 0;
 }
 
@@ -282,5 +313,21 @@ int rt_net_send(struct rt_net *rt, const uint8_t peer[NET_NODE_ID_LEN], const ui
 	if (rt->closing)
 		return -CN_ESTATE;
 	struct net_input in = {.kind = NET_IN_SEND, .peer = peer, .data = data, .len = len};
+	return step(rt, &in);
+}
+
+int rt_net_close_peer(struct rt_net *rt, const uint8_t peer[NET_NODE_ID_LEN])
+{
+	if (rt->closing)
+		return -CN_ESTATE;
+	struct net_input in = {.kind = NET_IN_CLOSE, .peer = peer};
+	return step(rt, &in);
+}
+
+int rt_net_announce(struct rt_net *rt, const struct net_locator *rec)
+{
+	if (rt->closing)
+		return -CN_ESTATE;
+	struct net_input in = {.kind = NET_IN_ANNOUNCE, .locator = rec};
 	return step(rt, &in);
 }
