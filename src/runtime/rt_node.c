@@ -7,6 +7,7 @@
 #include <microhttpd.h>
 #include <netinet/in.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -708,6 +709,13 @@ int rt_node_run(const struct rt_node_config *cfg, char *err, size_t errcap)
 	r.sigint.data = r.sigterm.data = &r;
 	uv_signal_start(&r.sigint, on_signal, SIGINT);
 	uv_signal_start(&r.sigterm, on_signal, SIGTERM);
+	/* A caller that blocked the signals during its own start-up (key
+	 * decryption) gets any that arrived meanwhile now, as a clean stop. */
+	sigset_t set;
+	sigemptyset(&set);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGTERM);
+	pthread_sigmask(SIG_UNBLOCK, &set, NULL);
 	cn_log_info("node running: %s shard %u, p2p port %u, rpc %u, ws %u, prometheus %u",
 		    cfg->node.network, (unsigned)cfg->node.shard, (unsigned)rt_node_p2p_port(r.rn),
 		    (unsigned)rt_node_rpc_port(r.rn), (unsigned)rt_node_ws_port(r.rn),

@@ -78,7 +78,9 @@ int rt_node_status_json(struct rt_node *rn, char *out, size_t cap, size_t *len);
 
 /* Starts a node on a loop of its own and runs it until SIGINT or SIGTERM;
  * returns 0 after a clean stop, else the error of the start (err says
- * why). */
+ * why). Callers may block SIGINT and SIGTERM before (so that the service
+ * threads inherit the mask and a signal during start-up waits): once the
+ * handlers are in place they are unblocked in the calling thread. */
 int rt_node_run(const struct rt_node_config *cfg, char *err, size_t errcap);
 
 #endif
