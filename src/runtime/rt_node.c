@@ -49,6 +49,8 @@ struct rt_node {
 	size_t sync_rot;                /* next peer to ask, rotating over the shard's peers */
 	struct sync_req *reqs;
 	unsigned sync_failures;         /* requests that could not be sent, due in sync_fail */
+	int busy;                       /* inside feed(): new events wait in evq */
+	struct event *evq, **evq_tail;
 
 	uv_timer_t tick, sync_fail;
 	uv_async_t wake;
@@ -113,8 +115,6 @@ int rt_node_status_json(struct rt_node *rn, char *out, size_t cap, size_t *len)
 
 /* ---- carrying out the core's actions ------------------------------------------ */
 
-static void process(struct rt_node *rn);
-
 static void on_tick(uv_timer_t *t);
 
 static void arm_tick_at(struct rt_node *rn, uint64_t wake_ms)
@@ -133,6 +133,82 @@ static void arm_tick_at(struct rt_node *rn, uint64_t wake_ms)
 	uv_timer_start(&rn->tick, on_tick, wake_ms > now ? wake_ms - now : 0, 0);
 }
 
+/* Everything that steps the core goes through feed(): the transport may
+ * call back while an action is being carried out (a publish that delivers,
+ * a request that fails), and those events wait in a queue instead of
+ * overwriting the action list being walked. */
+enum ev_kind { EV_TICK, EV_DELIVER, EV_SYNC };
+
+struct event {
+	enum ev_kind kind;
+	int topic, err;
+	const uint8_t *data;
+	size_t len;
+	struct event *next;      /* queued copies only */
+};
+
+static void run_actions(struct rt_node *rn);
+
+static void step(struct rt_node *rn, const struct event *ev)
+{
+	uint64_t now = rt_now_ms();
+	int rc = 0;
+	switch (ev->kind) {
+	case EV_TICK:
+		rn->armed_ms = 0;
+		rc = node_tick(rn->node, now, &rn->out);
+		if (rc)
+			cn_log_warn("node tick: %s", cn_strerror(rc));
+		break;
+	case EV_DELIVER:
+		rc = node_deliver(rn->node, now, ev->topic, ev->data, ev->len, &rn->out);
+		if (rc)
+			cn_log_debug("gossip on %s refused: %s", rn->topics[ev->topic], cn_strerror(rc));
+		break;
+	case EV_SYNC:
+		rc = node_sync_response(rn->node, now, ev->err, ev->err ? NULL : ev->data,
+					ev->err ? 0 : ev->len, &rn->out);
+		if (rc)
+			cn_log_warn("sync response refused: %s", cn_strerror(rc));
+		break;
+	}
+	run_actions(rn);
+}
+
+static void feed(struct rt_node *rn, const struct event *ev)
+{
+	if (rn->stopping)
+		return;
+	if (rn->busy) {
+		struct event *q = malloc(sizeof *q + ev->len);
+		if (!q) {
+			cn_log_warn("out of memory: an event for the node core is lost");
+			return;
+		}
+		*q = *ev;
+		q->next = NULL;
+		if (ev->len)
+			memcpy((uint8_t *)(q + 1), ev->data, ev->len);
+		q->data = (const uint8_t *)(q + 1);
+		*rn->evq_tail = q;
+		rn->evq_tail = &q->next;
+		return;
+	}
+	rn->busy = 1;
+	step(rn, ev);
+	while (rn->evq && !rn->stopping) {
+		struct event *q = rn->evq;
+		rn->evq = q->next;
+		if (!rn->evq)
+			rn->evq_tail = &rn->evq;
+		step(rn, q);
+		free(q);
+	}
+	rn->busy = 0;
+	if (!rn->stopping)
+		refresh_status(rn);
+}
+
 static void on_sync_response(void *ctx, int err, int status, const uint8_t *data, size_t len)
 {
 	struct sync_req *q = ctx;
@@ -144,18 +220,13 @@ static void on_sync_response(void *ctx, int err, int status, const uint8_t *data
 	if (q->next)
 		q->next->prev = q->prev;
 	free(q);
-	if (rn->stopping)
-		return;
 	int e = err ? err : status ? -CN_EIO : 0;
 	if (e) {
 		rn->sync_rot++;     /* the next request goes to another peer */
 		cn_log_debug("sync request failed: %s", cn_strerror(e));
 	}
-	node_out_reset(&rn->out);
-	int rc = node_sync_response(rn->node, rt_now_ms(), e, e ? NULL : data, e ? 0 : len, &rn->out);
-	if (rc)
-		cn_log_warn("sync response refused: %s", cn_strerror(rc));
-	process(rn);
+	struct event ev = {.kind = EV_SYNC, .err = e, .data = data, .len = e ? 0 : len};
+	feed(rn, &ev);
 }
 
 /* Sends one catch-up request to the next peer of the shard. */
@@ -200,22 +271,18 @@ static void on_sync_fail(uv_timer_t *t)
 	struct rt_node *rn = t->data;
 	unsigned n = rn->sync_failures;
 	rn->sync_failures = 0;
-	for (unsigned i = 0; i < n && !rn->stopping; i++) {
-		node_out_reset(&rn->out);
-		node_sync_response(rn->node, rt_now_ms(), -CN_ENOTFOUND, NULL, 0, &rn->out);
-		process(rn);
-	}
+	struct event ev = {.kind = EV_SYNC, .err = -CN_ENOTFOUND};
+	for (unsigned i = 0; i < n; i++)
+		feed(rn, &ev);
 }
 
 /* Carries out rn->out. A request that cannot be sent is reported back to
  * the core a little later rather than at once, so that a core that asks
  * again on failure cannot spin the loop while no peer is known. */
-static void process(struct rt_node *rn)
+static void run_actions(struct rt_node *rn)
 {
-	if (rn->stopping)
-		return;
 	struct node_out *o = &rn->out;
-	for (size_t i = 0; i < o->n; i++) {
+	for (size_t i = 0; i < o->n && !rn->stopping; i++) {
 		struct node_action *a = &o->a[i];
 		int rc = 0;
 		switch (a->kind) {
@@ -225,7 +292,7 @@ static void process(struct rt_node *rn)
 				break;
 			}
 			rc = rt_host_publish(rn->host, rn->topics[a->topic], a->data, a->len);
-			if (rc)
+			if (rc && rc != -CN_EEXIST)
 				cn_log_debug("publish on %s failed: %s", rn->topics[a->topic], cn_strerror(rc));
 			break;
 		case NODE_ACT_SYNC:
@@ -243,27 +310,19 @@ static void process(struct rt_node *rn)
 	uint64_t wake = o->wake_ms;
 	node_out_reset(o);
 	arm_tick_at(rn, wake);
-	refresh_status(rn);
 }
 
 static void on_tick(uv_timer_t *t)
 {
 	struct rt_node *rn = t->data;
-	rn->armed_ms = 0;
-	node_out_reset(&rn->out);
-	int rc = node_tick(rn->node, rt_now_ms(), &rn->out);
-	if (rc)
-		cn_log_warn("node tick: %s", cn_strerror(rc));
-	process(rn);
+	struct event ev = {.kind = EV_TICK};
+	feed(rn, &ev);
 }
 
 /* An RPC thread admitted a transaction: publish it now. */
 static void on_wake(uv_async_t *a)
 {
-	struct rt_node *rn = a->data;
-	if (rn->stopping)
-		return;
-	on_tick(&rn->tick);
+	on_tick(&((struct rt_node *)a->data)->tick);
 }
 
 /* ---- transport callbacks -------------------------------------------------------- */
@@ -292,13 +351,10 @@ static void on_deliver(void *ctx, const char *topic, const uint8_t from[32], con
 {
 	struct rt_node *rn = ctx;
 	int t = topic_index(rn, topic);
-	if (t < 0 || rn->stopping)
+	if (t < 0)
 		return;
-	node_out_reset(&rn->out);
-	int rc = node_deliver(rn->node, rt_now_ms(), t, data, len, &rn->out);
-	if (rc)
-		cn_log_debug("gossip on %s refused: %s", topic, cn_strerror(rc));
-	process(rn);
+	struct event ev = {.kind = EV_DELIVER, .topic = t, .data = data, .len = len};
+	feed(rn, &ev);
 }
 
 static void on_peer(void *ctx, const uint8_t id[32], int up)
@@ -503,6 +559,11 @@ void rt_node_free(struct rt_node *rn)
 		MHD_stop_daemon(rn->http);
 	if (rn->host)
 		rt_host_free(rn->host);
+	while (rn->evq) {
+		struct event *q = rn->evq;
+		rn->evq = q->next;
+		free(q);
+	}
 	while (rn->reqs) {
 		struct sync_req *q = rn->reqs;
 		rn->reqs = q->next;
@@ -540,6 +601,7 @@ int rt_node_start(struct rt_node **out, uv_loop_t *loop, const struct rt_node_co
 	}
 	pthread_mutex_init(&rn->mu, NULL);
 	node_out_init(&rn->out);
+	rn->evq_tail = &rn->evq;
 	rn->loop = loop;
 	rn->shard = cfg->node.shard;
 	rn->role = cfg->node.role;
@@ -629,12 +691,21 @@ int rt_node_start(struct rt_node **out, uv_loop_t *loop, const struct rt_node_co
 	rn->handles = 3;
 	atomic_store(&rn->loop_ready, 1);
 
-	node_out_reset(&rn->out);
-	if ((rc = node_start(rn->node, rt_now_ms(), &rn->out))) {
+	rn->busy = 1;
+	rc = node_start(rn->node, rt_now_ms(), &rn->out);
+	if (rc) {
+		rn->busy = 0;
 		snprintf(err, errcap, "cannot start consensus: %s", cn_strerror(rc));
 		goto fail_loop;
 	}
-	process(rn);
+	run_actions(rn);
+	rn->busy = 0;
+	if (rn->evq) {
+		/* Events that arrived while the start's actions ran. */
+		struct event tick = {.kind = EV_TICK};
+		feed(rn, &tick);
+	}
+	refresh_status(rn);
 	*out = rn;
 	return 0;
 
