@@ -124,6 +124,8 @@ struct gossip_stats {
 	uint64_t unsubscribed;  /* MSG on a topic we do not subscribe to */
 	uint64_t cooled;        /* frames from a cooled-down peer */
 	uint64_t ihave_out, ihave_in, iwant_out, iwant_in;
+	uint64_t iwant_refused;  /* IWANT answers over the peer's byte budget */
+	uint64_t refused_topics; /* SUB for a new topic while max_topics are known */
 	uint64_t disconnects;
 	uint64_t published;
 };

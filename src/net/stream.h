@@ -42,6 +42,7 @@ enum stream_frame_type {
 	STREAM_T_RESP = 0x35,
 	STREAM_T_RESET = 0x36,
 	STREAM_T_CLOSE = 0x37,
+	STREAM_T_CANCEL = 0x38,     /* client gave up on a request (timeout) */
 };
 
 /* OPEN_ERR and RESET reasons on the wire. */
