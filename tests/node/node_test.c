@@ -1,0 +1,395 @@
+/* The node core end to end in one process: four validator nodes holding
+ * the six localnet keys of shard 0 (node i: key i; nodes 0 and 1 also
+ * keys 4 and 5) and a full node, over the harness's fake gossip, with
+ * real BLS signatures and real LMDB stores. */
+#include <criterion/criterion.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/err.h"
+#include "base/metrics.h"
+#include "crypto/bls.h"
+#include "chain/chain.h"
+#include "consensus/fbft.h"
+#include "core/core.h"
+#include "harness.h"
+#include "store/store.h"
+
+static const unsigned K0[] = {0, 4}, K1[] = {1, 5}, K2[] = {2}, K3[] = {3};
+
+static void localnet4(struct harness *h, int with_full)
+{
+	h_init(h, 1000);
+	h_add(h, NODE_VALIDATOR, K0, 2);
+	h_add(h, NODE_VALIDATOR, K1, 2);
+	h_add(h, NODE_VALIDATOR, K2, 1);
+	h_add(h, NODE_VALIDATOR, K3, 1);
+	if (with_full)
+		h_add(h, NODE_FULL, NULL, 0);
+}
+
+static void status(struct harness *h, int i, struct node_status *st) { node_status(h->nd[i].n, st); }
+
+/* Every live node has the same head hash and state root. */
+static void assert_agree(struct harness *h)
+{
+	struct node_status a, b;
+	int first = -1;
+	for (int i = 0; i < h->nn; i++) {
+		if (!h->nd[i].up)
+			continue;
+		if (first < 0) {
+			first = i;
+			status(h, i, &a);
+			continue;
+		}
+		status(h, i, &b);
+		cr_assert_eq(b.height, a.height, "node %d at %llu, node %d at %llu", i, (unsigned long long)b.height,
+		             first, (unsigned long long)a.height);
+		cr_assert_arr_eq(b.head_hash, a.head_hash, 32, "node %d head differs", i);
+		cr_assert_arr_eq(b.state_root, a.state_root, 32, "node %d state root differs", i);
+	}
+}
+
+/* Runs until every live node has height >= target, within a time budget. */
+static void reach(struct harness *h, uint64_t target, uint64_t budget_ms)
+{
+	uint64_t got = h_run(h, h->now + budget_ms, target);
+	cr_assert_geq(got, target, "only height %llu of %llu after %llu ms", (unsigned long long)got,
+	              (unsigned long long)target, (unsigned long long)budget_ms);
+}
+
+/* Lets in-flight messages land so every node reaches the same head. */
+static void settle(struct harness *h)
+{
+	uint64_t target = h_max_height(h);
+	reach(h, target, 20000);
+}
+
+static void balance_of(struct harness *h, int i, const uint8_t addr[20], struct u256 *out)
+{
+	struct chain *c;
+	cr_assert_eq(chain_open(&c, node_store(h->nd[i].n), node_params(h->nd[i].n), 0), 0);
+	cr_assert_eq(chain_balance(c, addr, out), 0);
+	chain_close(c);
+}
+
+Test(node, validators_and_full_node_finalize_transfers)
+{
+	struct harness h;
+	localnet4(&h, 1);
+	struct cn_metrics *reg;
+	cr_assert_eq(cn_metrics_new(&reg), 0);
+	for (int i = 0; i < h.nn; i++)
+		h_up(&h, i);
+	reach(&h, 3, 30000);
+
+	/* 40 transfers from four accounts to fresh addresses, all via node 0 */
+	const struct netparams *np = node_params(h.nd[0].n);
+	uint8_t to[8][20];
+	uint64_t want[8] = {0};
+	for (int k = 0; k < 8; k++) {
+		memset(to[k], 0, 20);
+		to[k][0] = 0xc0;
+		to[k][19] = (uint8_t)k;
+	}
+	unsigned nsub = 0;
+	for (unsigned a = 0; a < 4; a++) {
+		uint8_t sk[32], addr[20];
+		cr_assert_eq(chain_localnet_account(a, sk, addr), 0);
+		for (uint64_t nonce = 0; nonce < 10; nonce++) {
+			struct tx tx;
+			unsigned k = (a * 10 + (unsigned)nonce) % 8;
+			struct u256 v = u256_from_u64(1000 + a * 100 + nonce);
+			cr_assert_eq(chain_sign_transfer(&tx, np, 0, 0, sk, nonce, to[k], &v), 0);
+			want[k] += 1000 + a * 100 + nonce;
+			uint8_t *raw, hash[32];
+			size_t len;
+			char msg[200];
+			cr_assert_eq(tx_encode(&tx, &raw, &len), 0);
+			int rc = node_submit_tx(h.nd[0].n, raw, len, 0, hash, msg, sizeof msg);
+			cr_assert_eq(rc, 0, "submit: %s", msg);
+			/* the same bytes again: known */
+			cr_assert_neq(node_submit_tx(h.nd[0].n, raw, len, 0, hash, msg, sizeof msg), 0);
+			free(raw);
+			tx_free(&tx);
+			nsub++;
+		}
+	}
+	/* garbage through RPC */
+	{
+		uint8_t junk[40] = {0xf8, 0x26};
+		uint8_t hash[32];
+		char msg[200] = "";
+		cr_assert_neq(node_submit_tx(h.nd[0].n, junk, sizeof junk, 0, hash, msg, sizeof msg), 0);
+		cr_assert(msg[0]);
+	}
+	reach(&h, 22, 60000);
+	settle(&h);
+	assert_agree(&h);
+	h_assert_no_fork(&h);
+	uint64_t txs = 0;
+	for (int i = 0; i < h.nn; i++) {
+		struct node_status st;
+		status(&h, i, &st);
+		cr_assert_eq(st.pool_pending + st.pool_queued, 0, "node %d still holds %zu txs", i,
+		             st.pool_pending + st.pool_queued);
+		if (i == 0)
+			txs = st.txs_final;
+		cr_assert_eq(st.txs_final, nsub, "node %d finalized %llu txs", i, (unsigned long long)st.txs_final);
+		for (int k = 0; k < 8; k++) {
+			struct u256 b, w = u256_from_u64(want[k]);
+			balance_of(&h, i, to[k], &b);
+			cr_assert(u256_eq(&b, &w), "node %d recipient %d", i, k);
+		}
+	}
+	cr_assert_eq(txs, nsub);
+	for (int i = 0; i < h.nn; i++)
+		cr_assert_eq(h.nd[i].rejected, 0, "node %d rejected honest gossip", i);
+	h_free(&h);
+	cn_metrics_free(reg);
+}
+
+/* The harness's view of a node's vote record. */
+static void record_path(struct harness *h, int i, char *out, size_t cap)
+{
+	snprintf(out, cap, "%s/localnet/shard0/fbft-votes", h->nd[i].dir);
+}
+
+static void copy_file(const char *from, const char *to)
+{
+	char cmd[1200];
+	snprintf(cmd, sizeof cmd, "cp '%s' '%s'", from, to);
+	cr_assert_eq(system(cmd), 0);
+}
+
+Test(node, validator_killed_and_restarted_rejoins)
+{
+	struct harness h;
+	localnet4(&h, 0);
+	for (int i = 0; i < h.nn; i++)
+		h_up(&h, i);
+	reach(&h, 4, 30000);
+	char rec[600], saved[700];
+	record_path(&h, 2, rec, sizeof rec);
+	snprintf(saved, sizeof saved, "%s.saved", rec);
+	copy_file(rec, saved);
+	for (int round = 0; round < 4; round++) {
+		/* down for a few blocks: the other keys (5 of 6) keep finalizing */
+		h_kill(&h, 2);
+		uint64_t before = h_max_height(&h);
+		reach(&h, before + 3, 30000);
+		if (round == 3) {
+			/* crash between inserting a block and writing the record
+			 * after it: the record on disk is older than the chain */
+			copy_file(saved, rec);
+		}
+		h_up(&h, 2);
+		reach(&h, h_max_height(&h) + 2, 30000);
+		settle(&h);
+		assert_agree(&h);
+		h_assert_no_fork(&h);
+	}
+	/* it votes again: without node 3, quorum (5 of 6 keys) needs node 2 */
+	h_kill(&h, 3);
+	uint64_t before = h_max_height(&h);
+	reach(&h, before + 4, 60000);
+	h_assert_no_fork(&h);
+	h_up(&h, 3);
+	settle(&h);
+	reach(&h, h_max_height(&h) + 1, 30000);
+	settle(&h);
+	assert_agree(&h);
+	h_assert_no_fork(&h);
+	h_free(&h);
+}
+
+Test(node, silenced_leader_view_change_then_progress)
+{
+	struct harness h;
+	localnet4(&h, 1);
+	for (int i = 0; i < h.nn; i++)
+		h_up(&h, i);
+	reach(&h, 3, 30000);
+	/* node 3 (key 3) leads one height in six; silence it across several */
+	h.nd[3].silenced = 1;
+	uint64_t before = h_max_height(&h);
+	reach(&h, before + 8, 120000);
+	struct node_status st;
+	status(&h, 0, &st);
+	cr_assert_gt(st.view_changes, 0, "no view change while the leader was silent");
+	h.nd[3].silenced = 0;
+	reach(&h, h_max_height(&h) + 3, 60000);
+	settle(&h);
+	assert_agree(&h);
+	h_assert_no_fork(&h);
+	h_free(&h);
+}
+
+Test(node, late_full_node_catches_up_by_sync)
+{
+	struct harness h;
+	localnet4(&h, 1);
+	for (int i = 0; i < 4; i++)
+		h_up(&h, i);
+	reach(&h, 12, 60000);
+	h_up(&h, 4);
+	struct node_status st;
+	status(&h, 4, &st);
+	cr_assert_eq(st.height, 0);
+	reach(&h, h_max_height(&h) + 2, 30000);
+	settle(&h);
+	assert_agree(&h);
+	/* and again after a restart of the full node itself */
+	h_kill(&h, 4);
+	reach(&h, h_max_height(&h) + 4, 30000);
+	h_up(&h, 4);
+	reach(&h, h_max_height(&h) + 2, 30000);
+	settle(&h);
+	assert_agree(&h);
+	h_assert_no_fork(&h);
+	h_free(&h);
+}
+
+static void snap(struct harness *h, struct node_status *st)
+{
+	for (int i = 0; i < h->nn; i++)
+		status(h, i, &st[i]);
+}
+
+static void assert_unchanged(struct harness *h, const struct node_status *a)
+{
+	for (int i = 0; i < h->nn; i++) {
+		struct node_status b;
+		status(h, i, &b);
+		cr_assert_eq(b.height, a[i].height, "node %d", i);
+		cr_assert_arr_eq(b.head_hash, a[i].head_hash, 32, "node %d", i);
+		cr_assert_eq(b.consensus_height, a[i].consensus_height, "node %d", i);
+		cr_assert_eq(b.view, a[i].view, "node %d", i);
+		cr_assert_eq(b.in_viewchange, a[i].in_viewchange, "node %d", i);
+		cr_assert_eq(b.pool_pending + b.pool_queued, a[i].pool_pending + a[i].pool_queued, "node %d", i);
+	}
+}
+
+Test(node, garbage_and_replayed_messages_change_nothing)
+{
+	struct harness h;
+	localnet4(&h, 1);
+	h.record = 1;
+	for (int i = 0; i < h.nn; i++)
+		h_up(&h, i);
+	reach(&h, 6, 30000);
+	settle(&h);
+	/* between rounds: the leader waits a block time after a commit */
+	struct node_status st0[H_MAX];
+	snap(&h, st0);
+	unsigned long rej0 = 0;
+	for (int i = 0; i < h.nn; i++)
+		rej0 += h.nd[i].rejected;
+	uint64_t seed = 0x9e3779b97f4a7c15ull;
+	size_t ngarbage = 0;
+	for (int i = 0; i < h.nn; i++) {
+		for (int topic = 0; topic < NODE_TOPIC_COUNT; topic++) {
+			for (int k = 0; k < 40; k++) {
+				uint8_t buf[300];
+				size_t len = 1 + (size_t)(seed % sizeof buf);
+				for (size_t j = 0; j < len; j++) {
+					seed ^= seed << 13;
+					seed ^= seed >> 7;
+					seed ^= seed << 17;
+					buf[j] = (uint8_t)seed;
+				}
+				cr_assert_eq(h_inject(&h, i, topic, buf, len), NODE_REJECT, "garbage accepted");
+				ngarbage++;
+			}
+		}
+		/* every recorded consensus message again, and each with one bit flipped */
+		for (size_t r = 0; r < h.nrec; r++) {
+			h_inject(&h, i, NODE_TOPIC_CONS, h.rec[r].data, h.rec[r].len);
+			uint8_t *m = malloc(h.rec[r].len);
+			memcpy(m, h.rec[r].data, h.rec[r].len);
+			m[(r * 7919) % h.rec[r].len] ^= (uint8_t)(1u << (r % 8));
+			h_inject(&h, i, NODE_TOPIC_CONS, m, h.rec[r].len);
+			free(m);
+		}
+	}
+	assert_unchanged(&h, st0);
+	unsigned long rej = 0;
+	for (int i = 0; i < h.nn; i++)
+		rej += h.nd[i].rejected;
+	cr_assert_geq(rej - rej0, ngarbage);
+	cr_assert_gt(h.nrec, 20);
+	/* and consensus goes on */
+	reach(&h, st0[0].height + 5, 30000);
+	settle(&h);
+	assert_agree(&h);
+	h_assert_no_fork(&h);
+	h_free(&h);
+}
+
+Test(node, metrics_and_status)
+{
+	struct harness h;
+	localnet4(&h, 0);
+	struct cn_metrics *reg;
+	cr_assert_eq(cn_metrics_new(&reg), 0);
+	h.nd[2].metrics = reg;
+	for (int i = 0; i < h.nn; i++)
+		h_up(&h, i);
+	reach(&h, 5, 30000);
+	char *txt;
+	size_t len;
+	cr_assert_eq(cn_metrics_format(reg, &txt, &len), 0);
+	static const char *const names[] = {
+		"canon_consensus_view ", "canon_consensus_height ", "canon_consensus_finality_seconds_count ",
+		"canon_consensus_view_changes_total ", "canon_chain_transactions_total ",
+		"canon_txpool_pending ", "canon_chain_insert_seconds_count "};
+	for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
+		cr_assert_not_null(strstr(txt, names[i]), "%s missing", names[i]);
+	struct node_status st;
+	status(&h, 2, &st);
+	char want[64];
+	snprintf(want, sizeof want, "canon_chain_insert_seconds_count %llu\n", (unsigned long long)st.height);
+	cr_assert_not_null(strstr(txt, want), "%s", txt);
+	free(txt);
+	cr_assert_eq(st.consensus_height, st.height + 1);
+	cr_assert_gt(st.last_final_ms, 0);
+	char name[128];
+	cr_assert_eq(node_topic_name("localnet", 1, NODE_TOPIC_CONS, name, sizeof name), 0);
+	cr_assert_str_eq(name, "canon/localnet/1/cons");
+	cr_assert_eq(node_topic_name("localnet", 1, NODE_TOPIC_TX, name, 10), -CN_ERANGE);
+	cr_assert_eq(node_sync_protocol("localnet", 1, name, sizeof name), 0);
+	cr_assert_str_eq(name, "canon/sync/localnet/1/1.0.0");
+	/* a second node with the same metric names in one registry fails cleanly */
+	h_free(&h);
+	cn_metrics_free(reg);
+}
+
+Test(node, open_refuses_foreign_key)
+{
+	char d[] = "/tmp/canon-node-XXXXXX";
+	cr_assert_not_null(mkdtemp(d));
+	struct bls_secret_key sk;
+	cr_assert_eq(chain_localnet_bls(1, 0, &sk), 0);   /* shard 1's key on shard 0 */
+	struct node_config cfg = {.datadir = d, .network = "localnet", .shard = 0, .role = NODE_VALIDATOR,
+	                          .keys = &sk, .n_keys = 1, .no_fsync = 1};
+	struct node *n;
+	cr_assert_eq(node_open(&n, &cfg), -CN_EINVAL);
+	cfg.role = NODE_FULL;
+	cfg.n_keys = 0;
+	cr_assert_eq(node_open(&n, &cfg), 0);
+	struct node_status st;
+	node_status(n, &st);
+	cr_assert_eq(st.height, 0);
+	/* malformed sync requests */
+	uint8_t *resp;
+	size_t rl;
+	uint8_t bad[13] = {2};
+	cr_assert_eq(node_serve_sync(n, bad, sizeof bad, &resp, &rl), -CN_EINVAL);
+	cr_assert_eq(node_serve_sync(n, bad, 3, &resp, &rl), -CN_EINVAL);
+	node_close(n);
+	char cmd[300];
+	snprintf(cmd, sizeof cmd, "rm -rf '%s'", d);
+	cr_assert_eq(system(cmd), 0);
+}
