@@ -1,5 +1,6 @@
 # rpc.sh — `canon rpc` serving a chain that `canon chain` wrote, read by
-# ethers v6 (tests/clients/rpc_ethers.mjs) and web3.js v4 (rpc_web3.mjs).
+# ethers v6 (tests/clients/rpc_ethers.mjs), web3.js v4 (rpc_web3.mjs) and
+# the Harmony SDK @harmony-js/core (rpc_harmony.mjs).
 # Sourced by tests/cli.sh.
 
 rpc_dir=build/cli-rpc.$$
@@ -53,6 +54,11 @@ else
 		check "rpc read by web3.js v4" 0 bash -c "cd tests/clients && node rpc_web3.mjs http://127.0.0.1:$rpc_port 1666700000 3"
 	else
 		check "web3 installed (npm ci in tests/clients)" 0 false
+	fi
+	if [ -d tests/clients/node_modules/@harmony-js/core ]; then
+		check "rpc read by @harmony-js/core (hmy_, hmyv2_, one1 balance)" 0 bash -c "cd tests/clients && node rpc_harmony.mjs read http://127.0.0.1:$rpc_port 3"
+	else
+		check "@harmony-js/core installed (npm ci in tests/clients)" 0 false
 	fi
 	# Another process (canon chain gen) writes a block while ethers listens
 	# on the WebSocket: the notification must cross processes.
