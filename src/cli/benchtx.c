@@ -311,23 +311,6 @@ static int cmp_u64(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
-static int read_offset(const char *dir, uint64_t *offset)
-{
-	char path[4096];
-	snprintf(path, sizeof path, "%s/localnet.conf", dir);
-	FILE *f = fopen(path, "r");
-	if (!f)
-		return -CN_ENOTFOUND;
-	char line[256];
-	while (fgets(line, sizeof line, f)) {
-		unsigned long long v;
-		if (sscanf(line, " port_offset = %llu", &v) == 1)
-			*offset = v;
-	}
-	fclose(f);
-	return 0;
-}
-
 static const char usage_line[] =
 	"canon bench tx --shard S --rate R --duration D [--rpc URL,...] [--dir DIR] [--conns N] [--bench]";
 
@@ -400,7 +383,7 @@ static int cmd_tx(int argc, char **argv)
 		free(copy);
 	} else {
 		uint64_t off = 0;
-		read_offset(dir, &off);
+		localnet_read_offset(dir, &off);
 		snprintf(b.urls[0].host, sizeof b.urls[0].host, "127.0.0.1");
 		b.urls[0].port = (uint16_t)(rpc_default_port("localnet", (uint32_t)shard) + off);
 		b.nurls = 1;

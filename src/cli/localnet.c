@@ -194,6 +194,24 @@ static int conf_read(struct ln *ln, int *found)
 	return 0;
 }
 
+int localnet_read_offset(const char *dir, uint64_t *offset)
+{
+	char path[4096];
+	if (snprintf(path, sizeof path, "%s/localnet.conf", dir) >= (int)sizeof path)
+		return -CN_ERANGE;
+	FILE *f = fopen(path, "r");
+	if (!f)
+		return -CN_ENOTFOUND;
+	char line[256];
+	while (fgets(line, sizeof line, f)) {
+		unsigned long long v;
+		if (sscanf(line, " port_offset = %llu", &v) == 1)
+			*offset = v;
+	}
+	fclose(f);
+	return 0;
+}
+
 static int conf_write(const struct ln *ln)
 {
 	char path[PATH_MAX];
@@ -472,6 +490,10 @@ static pid_t spawn(const struct ln *ln, const struct localnet_proc *p, const cha
 			dup2(nul, 0);
 		dup2(lfd, 1);
 		dup2(lfd, 2);
+		/* Nothing else of ours (a caller's pipe, say) stays open in a
+		 * process that outlives us. */
+		for (int fd = 3; fd < 1024; fd++)
+			close(fd);
 		signal(SIGINT, SIG_DFL);
 		signal(SIGTERM, SIG_DFL);
 		signal(SIGPIPE, SIG_DFL);
@@ -818,7 +840,9 @@ static void usage(FILE *f)
 	        "          Processes already running are left alone; data is kept across runs.\n"
 	        "  down    stop every process (SIGTERM, then SIGKILL after --timeout); data stays\n"
 	        "  status  one line per node from its /status: height, time since the last final\n"
-	        "          block, view, leader key, peers, pool\n\n"
+	        "          block, view, leader key, peers, pool\n"
+	        "  inject  (tests) join a shard as a hostile peer: random and replayed consensus\n"
+	        "          messages, random datagrams (canon localnet inject --help)\n\n"
 	        "options:\n"
 	        "  --dir DIR          data directory (default ./localnet)\n"
 	        "  --block-time DUR   block time, >= 500ms (up; default 2s, or what DIR was last run with)\n"
@@ -837,6 +861,8 @@ int cli_localnet(int argc, char **argv)
 		return argc < 2 ? 2 : 0;
 	}
 	const char *cmd = argv[1];
+	if (!strcmp(cmd, "inject"))
+		return localnet_inject(argc - 1, argv + 1);
 	if (strcmp(cmd, "up") && strcmp(cmd, "down") && strcmp(cmd, "status")) {
 		fprintf(stderr, "canon localnet: unknown command '%s' (see canon localnet --help)\n", cmd);
 		return 2;

@@ -24,6 +24,12 @@ int localnet_shards(uint32_t *out);
 /* Every process of a localnet with its ports (offset added). */
 int localnet_procs(uint32_t port_offset, struct localnet_proc *out, size_t cap, size_t *n);
 
+/* The port offset DIR/localnet.conf records (-CN_ENOTFOUND: no localnet). */
+int localnet_read_offset(const char *dir, uint64_t *offset);
+
+/* `canon localnet inject` (lninject.c); argv starts at "inject". */
+int localnet_inject(int argc, char **argv);
+
 struct localnet_status {
 	uint32_t shard;
 	char role[16];
