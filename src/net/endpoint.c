@@ -31,6 +31,8 @@
 
 #define INNER_APP 0
 #define INNER_LOCATOR 1
+#define INNER_LOCATOR_ACK 2
+#define LOCATOR_ACK_LEN (1 + 8)
 
 static const char CONSTRUCTION[] = "canon Noise_IK_25519_ChaChaPoly_BLAKE2b";
 static const char IDENTIFIER[] = "canon-net v1";
@@ -103,6 +105,12 @@ struct session {
 
 	uint64_t unanswered_since;      /* first data sent since we last heard from the peer */
 	uint64_t keepalive_due;
+	/* Our locator record is repeated until the peer acknowledges it: an
+	 * announcement lost on the way would otherwise leave the peer with
+	 * our old addresses for good. */
+	uint64_t loc_sent_seq;          /* the record last sent (0: none) */
+	uint64_t loc_retry_at;          /* NONE: acknowledged, given up or nothing to send */
+	uint32_t loc_tries;
 	struct qpkt *q;
 	size_t qn;
 };
@@ -515,6 +523,7 @@ static int session_new(struct net_endpoint *ep, const uint8_t pk[32], struct ses
 	mixed_label_key(s->cookie_key, LABEL_COOKIE, pk);
 	s->unanswered_since = NONE;
 	s->keepalive_due = NONE;
+	s->loc_retry_at = NONE;
 	if (ep->ns == ep->cap) {
 		size_t cap = ep->cap ? ep->cap * 2 : 8;
 		struct session **v = realloc(ep->s, cap * sizeof *v);
@@ -795,7 +804,17 @@ static int send_own_locator(struct net_endpoint *ep, struct session *s, uint64_t
 	size_t len;
 	p[0] = INNER_LOCATOR;
 	int err = net_locator_encode(&ep->own, p + 1, sizeof p - 1, &len);
-	return err ? err : send_inner(ep, s, now, p, 1 + len, out);
+	if (err)
+		return err;
+	if (s->loc_sent_seq != ep->own.seq) {
+		s->loc_sent_seq = ep->own.seq;
+		s->loc_tries = 0;
+	}
+	s->loc_tries++;
+	/* Repeated at the handshake's retransmission interval until the
+	 * acknowledgement, at most handshake_attempts times in all. */
+	s->loc_retry_at = s->loc_tries < ep->cfg.handshake_attempts ? now + ep->cfg.rekey_timeout_ms : NONE;
+	return send_inner(ep, s, now, p, 1 + len, out);
 }
 
 /* Keys confirmed in both directions for the first time. */
@@ -812,8 +831,8 @@ static int on_established(struct net_endpoint *ep, struct session *s, uint64_t n
 	return err;
 }
 
-static int on_peer_locator(struct net_endpoint *ep, struct session *s, const uint8_t *p, size_t len,
-			   struct net_out *out)
+static int on_peer_locator(struct net_endpoint *ep, struct session *s, uint64_t now, const uint8_t *p,
+			   size_t len, struct net_out *out)
 {
 	struct net_locator rec;
 	int changed = 0;
@@ -829,11 +848,29 @@ static int on_peer_locator(struct net_endpoint *ep, struct session *s, const uin
 		count(ep, NET_STAT_DROP_LOCATOR);
 		return 0;
 	}
+	int err = 0;
 	if (changed) {
 		s->loc_idx = 0;
-		return out_event(out, NET_ACT_PEER_LOCATOR, s, p, len, 0);
+		err = out_event(out, NET_ACT_PEER_LOCATOR, s, p, len, 0);
 	}
-	return 0;
+	/* Every accepted copy is acknowledged (also an old or repeated one:
+	 * the first acknowledgement may have been lost), with the sequence
+	 * number we now hold. */
+	uint8_t ack[LOCATOR_ACK_LEN] = {INNER_LOCATOR_ACK};
+	store_le64(ack + 1, s->loc.seq);
+	return err ? err : send_inner(ep, s, now, ack, sizeof ack, out);
+}
+
+static void on_locator_ack(struct net_endpoint *ep, struct session *s, const uint8_t *p, size_t len)
+{
+	if (len != LOCATOR_ACK_LEN) {
+		count(ep, NET_STAT_DROP_MALFORMED);
+		return;
+	}
+	/* An acknowledgement of an older record than the one in flight does
+	 * not stop the retries. */
+	if (load_le64(p + 1) >= s->loc_sent_seq)
+		s->loc_retry_at = NONE;
 }
 
 static struct keypair *find_keypair(struct net_endpoint *ep, uint32_t idx, struct session **sp)
@@ -902,17 +939,18 @@ static int on_data(struct net_endpoint *ep, uint64_t now, const struct net_addr 
 		return err;
 	if (mlen == 0)
 		goto maybe_rekey; /* keepalive */
-	if (m[0] == INNER_APP) {
-		if (s->keepalive_due == NONE)
-			s->keepalive_due = now + ep->cfg.keepalive_ms;
-		err = out_event(out, NET_ACT_DELIVER, s, m + 1, mlen - 1, 0);
-	} else if (m[0] == INNER_LOCATOR) {
-		if (s->keepalive_due == NONE)
-			s->keepalive_due = now + ep->cfg.keepalive_ms;
-		err = on_peer_locator(ep, s, m + 1, mlen - 1, out);
-	} else {
+	if (m[0] > INNER_LOCATOR_ACK) {
 		count(ep, NET_STAT_DROP_MALFORMED);
+		goto maybe_rekey;
 	}
+	if (s->keepalive_due == NONE)
+		s->keepalive_due = now + ep->cfg.keepalive_ms;
+	if (m[0] == INNER_APP)
+		err = out_event(out, NET_ACT_DELIVER, s, m + 1, mlen - 1, 0);
+	else if (m[0] == INNER_LOCATOR)
+		err = on_peer_locator(ep, s, now, m + 1, mlen - 1, out);
+	else
+		on_locator_ack(ep, s, m, mlen);
 maybe_rekey:
 	bytes_wipe(m, mlen);
 	/* A peer that only receives would otherwise let the keys age out. */
@@ -1287,6 +1325,8 @@ static void close_session(struct net_endpoint *ep, struct session *s)
 	s->established = 0;
 	s->unanswered_since = NONE;
 	s->keepalive_due = NONE;
+	s->loc_retry_at = NONE;
+	s->loc_sent_seq = 0;            /* a new session is told afresh */
 	if (s->q)
 		bytes_wipe(s->q, s->qn * sizeof *s->q);
 	s->qn = 0;
@@ -1353,6 +1393,15 @@ static int service_session(struct net_endpoint *ep, struct session *s, uint64_t 
 	    !(s->next.valid && now - s->next.created_ms < ep->cfg.rekey_timeout_ms) &&
 	    (err = start_handshake(ep, s, now, out)) != 0)
 		return err;
+	if (s->loc_retry_at != NONE && now >= s->loc_retry_at) {
+		s->loc_retry_at = NONE;
+		if (s->established && ep->have_own) {
+			if (!key_usable_send(ep, &s->cur, now))
+				s->loc_retry_at = now + ep->cfg.rekey_timeout_ms; /* after the rekey */
+			else if ((err = send_own_locator(ep, s, now, out)) != 0)
+				return err;
+		}
+	}
 	if (s->keepalive_due != NONE && now >= s->keepalive_due) {
 		s->keepalive_due = NONE;
 		if (key_usable_send(ep, &s->cur, now))
@@ -1371,6 +1420,8 @@ static uint64_t session_deadline(const struct net_endpoint *ep, const struct ses
 		AT(s->unanswered_since + ep->cfg.path_timeout_ms);
 	if (s->keepalive_due != NONE)
 		AT(s->keepalive_due);
+	if (s->loc_retry_at != NONE)
+		AT(s->loc_retry_at);
 	if (s->qn && !s->hs_running && s->next.valid)
 		AT(s->next.created_ms + ep->cfg.rekey_timeout_ms);
 	const struct keypair *k[3] = {&s->cur, &s->prev, &s->next};
@@ -1453,11 +1504,15 @@ static int on_announce(struct net_endpoint *ep, uint64_t now, const struct net_l
 	ep->have_own = 1;
 	for (size_t i = 0; i < ep->ns; i++) {
 		struct session *s = ep->s[i];
-		if (s->established && key_usable_send(ep, &s->cur, now)) {
-			int err = send_own_locator(ep, s, now, out);
-			if (err)
-				return err;
+		if (!s->established)
+			continue; /* told when the session comes up */
+		if (!key_usable_send(ep, &s->cur, now)) {
+			s->loc_retry_at = now + ep->cfg.rekey_timeout_ms;
+			continue;
 		}
+		int err = send_own_locator(ep, s, now, out);
+		if (err)
+			return err;
 	}
 	return 0;
 }

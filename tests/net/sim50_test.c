@@ -774,3 +774,93 @@ Test(net_sim50, replayed_datagrams_dropped, .timeout = 120)
 	for (uint64_t s = 3100; tu_long() && s < 3106; s++)
 		replay_run(s, s & 1 ? 0.2 : 0);
 }
+
+/* ---- e) mobility ------------------------------------------------------------------ */
+
+#define MOVER 0
+#define MPEERS 12
+
+/* Messages both ways between the mover and each of its peers. */
+static void chatter(struct sn_net *net, struct app *A, int rounds)
+{
+	for (int r = 0; r < rounds; r++)
+		for (int p = 1; p <= MPEERS; p++) {
+			cr_assert_eq(unicast(net, A, MOVER, p, pick_size(&A->r, 32 << 10), NULL), 0);
+			cr_assert_eq(unicast(net, A, p, MOVER, pick_size(&A->r, 32 << 10), NULL), 0);
+			sn_run(net, net->now + 23);
+		}
+}
+
+/* Messages done, and every peer told of the new record (repeated until
+ * acknowledged, so under loss this may take a few retry intervals). */
+static int moved_done(struct sn_net *net, void *ctx)
+{
+	for (int p = 1; p <= MPEERS; p++)
+		if (net->n[p].locator_seq_seen < 2)
+			return 0;
+	return all_done(net, ctx);
+}
+
+static void mobility_run(uint64_t seed, double loss)
+{
+	struct sn_net net;
+	struct app A;
+	app_init(&A, seed);
+	sn_init(&net, N, seed, NULL);
+	sn_faults(&net, 20, 20, loss, 0.02);
+	hook(&net, &A);
+	/* Background traffic among the others all along. */
+	chatter(&net, &A, 2);
+	for (int m = 0; m < 60; m++) {
+		int a = 1 + (int)cn_prng_uniform(&A.r, N - 1), b = 1 + (int)cn_prng_uniform(&A.r, N - 2);
+		b += b >= a;
+		cr_assert_eq(unicast(&net, &A, a, b, pick_size(&A.r, 16 << 10), NULL), 0);
+	}
+	cr_assert(sn_run_until(&net, net.now + 200000, 1000, all_done, &A));
+	uint64_t est0 = net.n[MOVER].established;
+	struct net_addr old = net.n[MOVER].addrs[0];
+	/* The move, in the middle of a conversation with every peer. */
+	chatter(&net, &A, 1);
+	sn_move(&net, MOVER);
+	cr_assert_eq(sn_announce(&net, MOVER), 0);
+	chatter(&net, &A, 2);
+	int done = sn_run_until(&net, net.now + 200000, 1000, moved_done, &A);
+	sn_run(&net, net.now + 5000);
+	cr_assert(done, "seed %llu loss %.2f: messages lost across the move", (unsigned long long)seed, loss);
+	check_exactly_once(&net, &A);
+	check_nodes(&net);
+	/* The sessions continued (no new ones, none closed) and each peer now
+	 * talks to the new address and holds the new record. */
+	cr_assert_eq(net.n[MOVER].established, est0, "the move cost sessions");
+	cr_assert_eq(net.n[MOVER].closed, 0);
+	uint64_t roams = 0;
+	for (int p = 1; p <= MPEERS; p++) {
+		struct net_session_info info;
+		cr_assert_eq(net_endpoint_session(net.n[p].ep, net.n[MOVER].id.node_id, &info), 0);
+		cr_assert_eq(info.state, NET_SESSION_ESTABLISHED);
+		cr_assert(net_addr_equal(&info.addr, &net.n[MOVER].addrs[0]), "peer %d still sends to the old address", p);
+		cr_assert(!net_addr_equal(&info.addr, &old));
+		cr_assert(info.have_locator);
+		cr_assert_eq(info.locator.seq, 2, "peer %d has locator record %llu", p, (unsigned long long)info.locator.seq);
+		cr_assert(net_addr_equal(&info.locator.addrs[0], &net.n[MOVER].addrs[0]));
+		cr_assert_eq(net.n[p].locator_seq_seen, 2, "peer %d was not told of the new record", p);
+		cr_assert_eq(net.n[p].closed, 0);
+		roams += net_endpoint_stat(net.n[p].ep, NET_STAT_ROAM);
+	}
+	cr_assert_geq(roams, MPEERS);
+	char extra[160];
+	snprintf(extra, sizeof extra, "%zu messages, node moved mid-run: %llu roams, %d peers hold its new record",
+		 count_msgs(&A, -1), (unsigned long long)roams, MPEERS);
+	summary(&net, "mobility", seed, loss, extra);
+	tu_report("net sim50 messages across a move", count_msgs(&A, -1));
+	sn_free(&net);
+	app_free(&A);
+}
+
+Test(net_sim50, mobility_roam_and_announce, .timeout = 120)
+{
+	mobility_run(41, 0);
+	mobility_run(42, 0.10);
+	for (uint64_t s = 4100; tu_long() && s < 4110; s++)
+		mobility_run(s, (double)(s % 3) * 0.1);
+}
