@@ -562,6 +562,22 @@ static int m_tx_count(struct rpc_call *c)
 	return 0;
 }
 
+/* hmy_getAccountNonce(address, block): the nonce as a plain JSON number in
+ * both Harmony namespaces (Go returns a uint64); the Harmony SDK asks it
+ * before signing. */
+static int m_account_nonce(struct rpc_call *c)
+{
+	uint8_t a[20];
+	uint64_t n;
+	struct state_account acc;
+	int rc = arity(c, 1, 2);
+	if (rc || (rc = param_addr(c, 0, a)) || (rc = param_block(c, 1, &n)) ||
+	    (rc = account_at(c, a, n, &acc)))
+		return rc;
+	rpc_jw_u64(c->w, acc.nonce);
+	return 0;
+}
+
 static int get_block(struct rpc_call *c, const uint8_t hash[32], int full)
 {
 	struct block b;
@@ -2234,6 +2250,7 @@ static const struct rpc_method methods[] = {
 	{"hmy_blockNumber", m_block_number, RPC_NS_HMY},
 	{"hmy_chainId", m_chain_id, RPC_NS_HMY},
 	{"hmy_gasPrice", m_gas_price, RPC_NS_HMY},
+	{"hmy_getAccountNonce", m_account_nonce, RPC_NS_HMY},
 	{"hmy_getBalance", m_get_balance, RPC_NS_HMY},
 	{"hmy_getBalanceByBlockNumber", m_get_balance, RPC_NS_HMY},
 	{"hmy_getBlockByHash", m_block_by_hash, RPC_NS_HMY},
@@ -2260,6 +2277,7 @@ static const struct rpc_method methods[] = {
 	{"hmy_syncing", m_syncing, RPC_NS_HMY},
 	{"hmyv2_blockNumber", m_block_number, RPC_NS_HMYV2},
 	{"hmyv2_gasPrice", m_gas_price, RPC_NS_HMYV2},
+	{"hmyv2_getAccountNonce", m_account_nonce, RPC_NS_HMYV2},
 	{"hmyv2_getBalance", m_get_balance, RPC_NS_HMYV2},
 	{"hmyv2_getBalanceByBlockNumber", m_get_balance, RPC_NS_HMYV2},
 	{"hmyv2_getBlockByHash", m_block_by_hash, RPC_NS_HMYV2},

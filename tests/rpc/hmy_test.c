@@ -253,6 +253,22 @@ Test(rpc_hmy, node_metadata_and_protocol)
 	cr_assert_eq(json_integer_value(json_object_get(json_object_get(o, "chain-config"), "chain-id")),
 	             N.np->chain_id);
 	json_decref(r);
+	/* the nonce is a plain number in both namespaces, as in Go */
+	char *a1 = NULL;
+	uint8_t sk[32], ad[20];
+	char one[43];
+	cr_assert_eq(chain_localnet_account(1, sk, ad), 0);
+	hexs(ad, 20, one);
+	cr_assert(asprintf(&a1, "[\"%s\",\"latest\"]", one) > 0);
+	r = tcall(N.h, "hmy_getAccountNonce", a1);
+	json_t *cnt = tcall(N.h, "eth_getTransactionCount", a1);
+	cr_assert(json_is_integer(tresult(r)), "%s", json_dumps(r, 0));
+	cr_assert_eq((uint64_t)json_integer_value(tresult(r)),
+	             strtoull(json_string_value(tresult(cnt)) + 2, NULL, 16));
+	cr_assert_gt(json_integer_value(tresult(r)), 0);
+	json_decref(r);
+	json_decref(cnt);
+	free(a1);
 	r = tcall(N.h, "hmyv2_protocolVersion", "[]");
 	cr_assert_eq(json_integer_value(tresult(r)), 1);
 	json_decref(r);
