@@ -792,6 +792,69 @@ int node_start(struct node *n, uint64_t now_ms, struct node_out *out)
 	return rc;
 }
 
+/* Queued RPC txs go out in batches (docs/node.md): one gossip message per
+ * transaction would hit the gossip layer's per-peer message rate long
+ * before the chain's capacity. A lone tx goes as itself. */
+static int publish_txs(struct node *n, const struct txq_ent *q, size_t nq, struct node_out *out)
+{
+	size_t i = 0;
+	while (i < nq) {
+		size_t j = i, bytes = 3;
+		while (j < nq && j - i < NODE_TX_BATCH_MAX && (j == i || bytes + 4 + q[j].len <= NODE_TX_BATCH_BYTES))
+			bytes += 4 + q[j++].len;
+		int rc;
+		if (j - i == 1) {
+			rc = out_add(out, NODE_ACT_PUBLISH, NODE_TOPIC_TX, q[i].raw, q[i].len);
+		} else {
+			uint8_t *p = malloc(bytes);
+			if (!p)
+				return -CN_ENOMEM;
+			p[0] = NODE_TX_BATCH_TAG;
+			p[1] = (uint8_t)((j - i) >> 8);
+			p[2] = (uint8_t)(j - i);
+			size_t off = 3;
+			for (size_t k = i; k < j; k++) {
+				store_be32(p + off, (uint32_t)q[k].len);
+				memcpy(p + off + 4, q[k].raw, q[k].len);
+				off += 4 + q[k].len;
+			}
+			rc = out_add(out, NODE_ACT_PUBLISH, NODE_TOPIC_TX, p, bytes);
+			free(p);
+		}
+		if (rc)
+			return rc;
+		i = j;
+	}
+	return 0;
+}
+
+/* Calls fn for every tx of a tx-topic payload (one tx, or a batch); stops
+ * at fn's first nonzero return. -CN_EINVAL for a malformed batch. */
+static int each_tx(const uint8_t *data, size_t len, int (*fn)(void *, const uint8_t *, size_t), void *ctx)
+{
+	if (!len)
+		return -CN_EINVAL;
+	if (data[0] != NODE_TX_BATCH_TAG)
+		return fn(ctx, data, len);
+	if (len < 3)
+		return -CN_EINVAL;
+	size_t count = ((size_t)data[1] << 8) | data[2], off = 3;
+	if (!count || count > NODE_TX_BATCH_MAX)
+		return -CN_EINVAL;
+	for (size_t i = 0; i < count; i++) {
+		if (len - off < 4)
+			return -CN_EINVAL;
+		size_t tl = load_be32(data + off);
+		if (!tl || tl > len - off - 4)
+			return -CN_EINVAL;
+		int rc = fn(ctx, data + off + 4, tl);
+		if (rc)
+			return rc;
+		off += 4 + tl;
+	}
+	return off == len ? 0 : -CN_EINVAL;
+}
+
 int node_tick(struct node *n, uint64_t now_ms, struct node_out *out)
 {
 	node_out_reset(out);
@@ -799,21 +862,15 @@ int node_tick(struct node *n, uint64_t now_ms, struct node_out *out)
 		n->now = now_ms;
 	int rc = 0;
 	pthread_mutex_lock(&n->txq_mu);
-	for (size_t i = 0; i < n->ntxq; i++) {
-		if (!rc) {
-			/* the action takes a copy: hand the buffer over instead */
-			rc = out_add(out, NODE_ACT_PUBLISH, NODE_TOPIC_TX, NULL, 0);
-			if (!rc) {
-				free(out->a[out->n - 1].data);
-				out->a[out->n - 1].data = n->txq[i].raw;
-				out->a[out->n - 1].len = n->txq[i].len;
-				continue;
-			}
-		}
-		free(n->txq[i].raw);
-	}
-	n->ntxq = 0;
+	struct txq_ent *q = n->txq;
+	size_t nq = n->ntxq;
+	n->txq = NULL;
+	n->ntxq = n->captxq = 0;
 	pthread_mutex_unlock(&n->txq_mu);
+	rc = publish_txs(n, q, nq, out);
+	for (size_t i = 0; i < nq; i++)
+		free(q[i].raw);
+	free(q);
 	txpool_tick(n->pool, now_ms);
 	if (!rc && n->role == NODE_VALIDATOR && n->fo.wake_ms && now_ms >= n->fo.wake_ms) {
 		struct fbft_input in = {.kind = FBFT_IN_TIMER};
@@ -855,22 +912,43 @@ static int cblock_verify(struct node *n, const struct fbft_cert *c)
 	return fbft_cert_verify(n->sm, FBFT_COMMIT, c) ? -CN_EVERIFY : 0;
 }
 
+struct tx_verdict {
+	struct node *n;
+	size_t fresh;       /* txs not in the pool yet */
+};
+
+/* The stateless checks of one gossiped tx; 1 (stop) for a bad one. */
+static int validate_tx(void *ctx, const uint8_t *raw, size_t len)
+{
+	struct tx_verdict *v = ctx;
+	struct tx tx;
+	if (len > CHAIN_TX_MAX_SIZE || tx_decode(&tx, raw, len))
+		return 1;
+	uint8_t sender[CORE_ADDR_LEN], h[32];
+	struct chain_why why;
+	int bad = chain_check_tx(v->n->np, v->n->shard, &tx, sender, &why) != 0;
+	if (!bad && (tx_hash(&tx, h) || txpool_status(v->n->pool, h) == TXPOOL_UNKNOWN))
+		v->fresh++;
+	tx_free(&tx);
+	return bad;
+}
+
+static int deliver_tx(void *ctx, const uint8_t *raw, size_t len)
+{
+	struct txpool_result res;
+	txpool_add_raw(ctx, raw, len, &res);   /* refusals are normal (known, nonce...) */
+	return 0;
+}
+
 enum node_verdict node_validate(struct node *n, int topic, const uint8_t *data, size_t len)
 {
 	switch (topic) {
 	case NODE_TOPIC_TX: {
-		struct tx tx;
-		if (len > CHAIN_TX_MAX_SIZE || tx_decode(&tx, data, len))
+		struct tx_verdict v = {n, 0};
+		int rc = each_tx(data, len, validate_tx, &v);
+		if (rc)
 			return NODE_REJECT;
-		uint8_t sender[CORE_ADDR_LEN], h[32];
-		struct chain_why why;
-		enum node_verdict v = NODE_ACCEPT;
-		if (chain_check_tx(n->np, n->shard, &tx, sender, &why))
-			v = NODE_REJECT;
-		else if (!tx_hash(&tx, h) && txpool_status(n->pool, h) != TXPOOL_UNKNOWN)
-			v = NODE_IGNORE;
-		tx_free(&tx);
-		return v;
+		return v.fresh ? NODE_ACCEPT : NODE_IGNORE;
 	}
 	case NODE_TOPIC_CONS: {
 		struct fbft_msg m;
@@ -930,11 +1008,9 @@ int node_deliver(struct node *n, uint64_t now_ms, int topic, const uint8_t *data
 		n->now = now_ms;
 	int rc = 0;
 	switch (topic) {
-	case NODE_TOPIC_TX: {
-		struct txpool_result res;
-		txpool_add_raw(n->pool, data, len, &res);   /* refusals are normal (known, nonce...) */
+	case NODE_TOPIC_TX:
+		each_tx(data, len, deliver_tx, n->pool);
 		break;
-	}
 	case NODE_TOPIC_CONS: {
 		struct fbft_msg m;
 		if (fbft_msg_decode(data, len, &m))

@@ -17,6 +17,9 @@
  * (which has its own mutex) and queues its bytes; the next node_tick
  * publishes them.
  *
+ * now_ms is wall-clock time (Unix milliseconds): it dates the blocks this
+ * node proposes and bounds the time of those it accepts.
+ *
  * The gossip payloads, the catch-up (sync) request and response, the vote
  * record and the restart rules are described in docs/node.md. */
 #ifndef CANON_NODE_H

@@ -14,6 +14,11 @@
 #define NODE_SYNC_MAX_BYTES (8u << 20)  /* per response (stream limit is 16 MiB) */
 #define NODE_PERSIST_MAGIC "CNVR"       /* canon vote record */
 #define NODE_PERSIST_VERSION 1
+/* Tx topic batch: tag || count BE2 || count x (len BE4 || tx). No tx
+ * encoding starts with 0x00 (RLP lists start at 0xc0, typed txs at 0x01). */
+#define NODE_TX_BATCH_TAG 0x00
+#define NODE_TX_BATCH_MAX 1024
+#define NODE_TX_BATCH_BYTES (1u << 20)
 
 /* Seal: a block's commit certificate without what the block itself says
  * (height = its number, hash = its header hash):

@@ -117,6 +117,39 @@ Test(node, validators_and_full_node_finalize_transfers)
 			nsub++;
 		}
 	}
+	/* a lone tx, published as itself on the next tick (the 40 above go as one batch) */
+	reach(&h, h_max_height(&h) + 1, 30000);
+	{
+		uint8_t sk[32], addr[20];
+		cr_assert_eq(chain_localnet_account(5, sk, addr), 0);
+		struct tx tx;
+		struct u256 v = u256_from_u64(777);
+		cr_assert_eq(chain_sign_transfer(&tx, np, 0, 0, sk, 0, to[0], &v), 0);
+		want[0] += 777;
+		uint8_t *raw, hash[32];
+		size_t len;
+		char msg[200];
+		cr_assert_eq(tx_encode(&tx, &raw, &len), 0);
+		cr_assert_eq(node_submit_tx(h.nd[2].n, raw, len, 0, hash, msg, sizeof msg), 0, "%s", msg);
+		/* a batch holding a known tx and a bad one is refused whole */
+		uint8_t batch[600];
+		cr_assert(len + 4 + 4 + 3 + 4 <= sizeof batch);
+		batch[0] = 0;
+		batch[1] = 0;
+		batch[2] = 2;
+		batch[3] = 0, batch[4] = 0, batch[5] = (uint8_t)(len >> 8), batch[6] = (uint8_t)len;
+		memcpy(batch + 7, raw, len);
+		memcpy(batch + 7 + len, "\0\0\0\4\xc3\x01\x02\x03", 8);
+		cr_assert_eq(node_validate(h.nd[1].n, NODE_TOPIC_TX, batch, 7 + len + 8), NODE_REJECT);
+		/* count says 1 but bytes follow */
+		batch[2] = 1;
+		cr_assert_eq(node_validate(h.nd[1].n, NODE_TOPIC_TX, batch, 7 + len + 8), NODE_REJECT);
+		cr_assert_eq(node_validate(h.nd[1].n, NODE_TOPIC_TX, batch, 7 + len), NODE_ACCEPT);
+		cr_assert_eq(node_validate(h.nd[2].n, NODE_TOPIC_TX, batch, 7 + len), NODE_IGNORE);
+		free(raw);
+		tx_free(&tx);
+		nsub++;
+	}
 	/* garbage through RPC */
 	{
 		uint8_t junk[40] = {0xf8, 0x26};
