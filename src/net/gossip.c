@@ -691,16 +691,22 @@ static void send_sub(struct gossip *g, uint32_t peer, uint8_t type, const struct
 	send_copy(out, peer, f, n);
 }
 
-/* Eager push to up to fanout random subscribed peers, IHAVE to the rest. */
+/* Eager push to up to fanout random subscribed peers, IHAVE to the rest;
+ * skip[0..nskip) (the sender and peers that announced the id) have it. */
 static void relay(struct gossip *g, const struct gtopic *t, const uint8_t id[GOSSIP_ID_LEN],
-		  const uint8_t *frame, size_t flen, uint32_t from, struct gossip_out *out)
+		  const uint8_t *frame, size_t flen, const uint32_t *skip, size_t nskip,
+		  struct gossip_out *out)
 {
 	if (!t)
 		return;
 	uint32_t n = 0;
-	for (uint32_t i = 0; i < t->n; i++)
-		if (t->peers[i] != from)
+	for (uint32_t i = 0; i < t->n; i++) {
+		int has = 0;
+		for (size_t k = 0; k < nskip; k++)
+			has |= t->peers[i] == skip[k];
+		if (!has)
 			g->scratch[n++] = t->peers[i];
+	}
 	uint32_t k = n < g->cfg.fanout ? n : g->cfg.fanout;
 	for (uint32_t i = 0; i < k; i++) {
 		uint32_t j = i + (uint32_t)cn_prng_uniform(&g->rng, n - i);
@@ -818,7 +824,7 @@ int gossip_publish(struct gossip *g, uint64_t now_ms, const char *topic, const u
 	struct seen *e = seen_add(g, now_ms, id);
 	cache_frame(g, now_ms, e, frame, flen);
 	g->st.published++;
-	relay(g, topic_find(g, topic, tl), id, frame, flen, NIL, out);
+	relay(g, topic_find(g, topic, tl), id, frame, flen, NULL, 0, out);
 	free(frame);
 	set_timer(g, out);
 	return out->oom ? -CN_ENOMEM : 0;
@@ -894,7 +900,15 @@ static void on_msg(struct gossip *g, uint64_t now, uint32_t peer, const uint8_t 
 		return;
 	}
 	g->st.received++;
-	want_forget(g, id);
+	uint32_t skip[1 + WANT_ALTS];
+	size_t nskip = 0;
+	skip[nskip++] = peer;
+	uint32_t wi = idmap_get(&g->want_map, id);
+	if (wi != NIL) {
+		for (uint8_t j = 0; j < g->wants[wi].n; j++)
+			skip[nskip++] = g->wants[wi].peers[j];
+		want_del(g, wi);
+	}
 	/* Remembered before validation so that a bad message is judged once,
 	 * however many peers send it. */
 	struct seen *e = seen_add(g, now, id);
@@ -924,7 +938,7 @@ static void on_msg(struct gossip *g, uint64_t now, uint32_t peer, const uint8_t 
 	}
 	/* The validate hook may have changed subscriptions: look the topic up again. */
 	t = topic_find(g, name, tl);
-	relay(g, t, id, frame, len, peer, out);
+	relay(g, t, id, frame, len, skip, nskip, out);
 	cache_frame(g, now, e, frame, len);
 }
 

@@ -471,6 +471,28 @@ Test(net_gossip, iwant_retries_other_announcers)
 	gossip_free(g);
 }
 
+Test(net_gossip, announcers_are_not_sent_what_they_have)
+{
+	struct gossip *g = mk(8, NULL);
+	struct gossip_out o;
+	gossip_out_init(&o);
+	cr_assert_eq(gossip_subscribe(g, 0, TA, &o), 0);
+	for (uint32_t p = 1; p <= 4; p++)
+		sub_peer(g, 0, p, TA, &o);
+	uint8_t id[1][GOSSIP_ID_LEN], f[256];
+	gossip_msg_id(TA, (const uint8_t *)"m", 1, id[0]);
+	rx(g, 10, 1, f, frame_ihave(f, TA, (const uint8_t(*)[GOSSIP_ID_LEN])id, 1), &o);
+	rx(g, 11, 2, f, frame_ihave(f, TA, (const uint8_t(*)[GOSSIP_ID_LEN])id, 1), &o);
+	gossip_out_reset(&o);
+	rx(g, 12, 1, f, frame_msg(f, TA, "m"), &o);
+	cr_assert_eq(count(&o, GOSSIP_A_DELIVER), 1);
+	cr_assert_eq(count_sends(&o, GOSSIP_T_MSG), 2);
+	cr_assert(find_send(&o, 3, GOSSIP_T_MSG) && find_send(&o, 4, GOSSIP_T_MSG), "only 3 and 4 lack it");
+	cr_assert_eq(count_sends(&o, GOSSIP_T_IHAVE), 0);
+	gossip_out_free(&o);
+	gossip_free(g);
+}
+
 Test(net_gossip, iwant_answers_limited_by_byte_budget)
 {
 	struct gossip_config c = {.bytes_per_s = 1000, .bytes_burst = 3000, .max_msg_size = 900};
