@@ -388,9 +388,11 @@ static struct gtopic *topic_find(const struct gossip *g, const char *name, size_
 	return NULL;
 }
 
-static struct gtopic *topic_add(struct gossip *g, const char *name, size_t len)
+/* max_topics bounds what peers can make us hold; our own subscriptions are
+ * always admitted, so peers filling the table cannot stop us subscribing. */
+static struct gtopic *topic_add(struct gossip *g, const char *name, size_t len, int ours)
 {
-	if (g->n_topics >= g->cfg.max_topics)
+	if (!ours && g->n_topics >= g->cfg.max_topics)
 		return NULL;
 	if (g->n_topics == g->cap_topics) {
 		uint32_t cap = g->cap_topics ? g->cap_topics * 2 : 8;
@@ -738,8 +740,8 @@ int gossip_subscribe(struct gossip *g, uint64_t now_ms, const char *topic, struc
 		return -CN_EINVAL;
 	touch(g, now_ms);
 	struct gtopic *t = topic_find(g, topic, tl);
-	if (!t && !(t = topic_add(g, topic, tl)))
-		return g->n_topics >= g->cfg.max_topics ? -CN_ELIMIT : -CN_ENOMEM;
+	if (!t && !(t = topic_add(g, topic, tl, 1)))
+		return -CN_ENOMEM;
 	if (!t->ours) {
 		t->ours = 1;
 		for (uint32_t i = 0; i < g->cfg.max_peers; i++)
@@ -863,7 +865,7 @@ static void on_sub(struct gossip *g, uint64_t now, uint32_t peer, int sub, const
 		malformed(g, now, peer, out);
 		return;
 	}
-	if (!t && !(t = topic_add(g, name, tl))) {
+	if (!t && !(t = topic_add(g, name, tl, 0))) {
 		g->st.refused_topics++;
 		return;
 	}

@@ -69,7 +69,7 @@ struct gossip_config {
 	uint64_t iwant_timeout_ms;     /* ask another announcer after this (1000) */
 	uint32_t max_wants;            /* ids being asked for at once (4096) */
 	size_t max_msg_size;           /* data bytes of one message (8 MiB) */
-	uint32_t max_topics;           /* distinct topics known, ours and peers' (1024) */
+	uint32_t max_topics;           /* distinct topics peers can make us hold (1024); ours always fit */
 	uint32_t max_topics_per_peer;  /* subscriptions a peer may hold (64) */
 	uint32_t msgs_per_s;           /* frames per second per peer (1000) */
 	uint32_t msgs_burst;           /* (2000) */
@@ -138,7 +138,7 @@ void gossip_free(struct gossip *g);
 /* Every function below appends actions to out (the caller resets it between
  * calls) and sets out->next_timer_ms. Errors are for the caller's own
  * mistakes: -CN_EINVAL (bad topic or peer, empty message), -CN_ELIMIT
- * (message too large, too many topics), -CN_ENOMEM. Hostile frames are
+ * (message too large), -CN_ENOMEM. Hostile frames are
  * counted, not errors: gossip_receive returns 0 for them. */
 
 /* Tells every connected peer. Subscribing twice is a no-op. */
