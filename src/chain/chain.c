@@ -21,7 +21,29 @@ struct chain {
 	/* The state at the head, kept between blocks so hot accounts stay
 	 * cached; NULL after a failed insert (reopened at the head root). */
 	struct state *state;
+	int (*sender_lookup)(void *ctx, const uint8_t tx_hash[CORE_HASH_LEN], uint8_t sender[CORE_ADDR_LEN]);
+	void *sender_ctx;
 };
+
+void chain_set_sender_lookup(struct chain *c,
+                             int (*fn)(void *ctx, const uint8_t tx_hash[CORE_HASH_LEN],
+                                       uint8_t sender[CORE_ADDR_LEN]),
+                             void *ctx)
+{
+	c->sender_lookup = fn;
+	c->sender_ctx = ctx;
+}
+
+/* chain_check_tx, with the sender from the lookup when it knows the tx. */
+static int check_tx(const struct chain *c, const struct tx *tx, uint8_t sender[CORE_ADDR_LEN],
+                    struct chain_why *why)
+{
+	uint8_t h[CORE_HASH_LEN], known[CORE_ADDR_LEN];
+	if (c->sender_lookup && tx->type == TX_HARMONY && !tx_hash(tx, h) &&
+	    !c->sender_lookup(c->sender_ctx, h, known))
+		return chain_check_tx_hint(c->np, c->shard, tx, known, sender, why);
+	return chain_check_tx(c->np, c->shard, tx, sender, why);
+}
 
 /* ---- records ---------------------------------------------------------------- */
 
@@ -454,7 +476,7 @@ int chain_recover_senders_(const struct chain *c, const struct block *b,
 	if (!s)
 		return -CN_ENOMEM;
 	for (size_t i = 0; i < b->ntxs; i++) {
-		int rc = chain_check_tx(c->np, c->shard, &b->txs[i], s[i], why);
+		int rc = check_tx(c, &b->txs[i], s[i], why);
 		if (rc) {
 			if (rc == -CN_EINVAL)
 				prefix_tx(why, i);
@@ -620,7 +642,7 @@ int chain_build(struct chain *c, const struct chain_build_opts *o, const struct 
 				skipped[i] = CHAIN_R_TOO_MANY_TXS;
 			continue;
 		}
-		rc = chain_check_tx(c->np, c->shard, &txs[i], sender, &why);
+		rc = check_tx(c, &txs[i], sender, &why);
 		if (!rc && !(rc = tx_hash(&txs[i], th))) {
 			const uint8_t *v;
 			size_t vl;

@@ -141,6 +141,13 @@ void chain_exec_free(struct chain_exec *x);
 int chain_check_tx(const struct netparams *np, uint32_t shard, const struct tx *tx,
                    uint8_t sender[CORE_ADDR_LEN], struct chain_why *why);
 
+/* The same, taking the sender from known_sender (when not NULL) instead of
+ * recovering it: for a caller that recovered it before from the same
+ * bytes (same tx hash). */
+int chain_check_tx_hint(const struct netparams *np, uint32_t shard, const struct tx *tx,
+                        const uint8_t *known_sender, uint8_t sender[CORE_ADDR_LEN],
+                        struct chain_why *why);
+
 /* Applies one tx whose static checks passed and whose sender is known. On
  * success appends its receipt (and CX receipt). On a rule failure returns
  * -CN_EINVAL with why filled and the state unchanged; on another error
@@ -196,6 +203,14 @@ int chain_init(struct store *st, const struct chain_genesis *g, uint8_t hash[COR
  * network's or shard's. */
 int chain_open(struct chain **out, struct store *st, const struct netparams *np, uint32_t shard);
 void chain_close(struct chain *c);
+/* Sender recovery (an ECDSA recovery, most of a transfer's cost) is
+ * skipped for txs whose sender lookup(ctx, tx hash, sender) knows (returns
+ * 0): the node's pool recovered it when it admitted the same bytes. Used by
+ * chain_validate, chain_insert and chain_build. fn NULL: always recover. */
+void chain_set_sender_lookup(struct chain *c,
+                             int (*fn)(void *ctx, const uint8_t tx_hash[CORE_HASH_LEN],
+                                       uint8_t sender[CORE_ADDR_LEN]),
+                             void *ctx);
 
 const struct netparams *chain_params(const struct chain *c);
 uint32_t chain_shard(const struct chain *c);

@@ -143,6 +143,13 @@ void chain_exec_free(struct chain_exec *x)
 int chain_check_tx(const struct netparams *np, uint32_t shard, const struct tx *tx,
                    uint8_t sender[CORE_ADDR_LEN], struct chain_why *why)
 {
+	return chain_check_tx_hint(np, shard, tx, NULL, sender, why);
+}
+
+int chain_check_tx_hint(const struct netparams *np, uint32_t shard, const struct tx *tx,
+                        const uint8_t *known_sender, uint8_t sender[CORE_ADDR_LEN],
+                        struct chain_why *why)
+{
 	if (tx->type != TX_HARMONY)
 		return chain_reject(why, CHAIN_R_TX_FORM, -1, NULL);
 	/* Everything but data takes well under 512 bytes, so only a large
@@ -189,6 +196,10 @@ int chain_check_tx(const struct netparams *np, uint32_t shard, const struct tx *
 	if (tx->gas_limit < ig)
 		return chain_reject(why, CHAIN_R_INTRINSIC_GAS, -1, "gas limit %llu, needs %llu",
 		                    (unsigned long long)tx->gas_limit, (unsigned long long)ig);
+	if (known_sender) {
+		memcpy(sender, known_sender, CORE_ADDR_LEN);
+		return 0;
+	}
 	int rc = tx_sender(tx, sender);
 	if (rc == -CN_EINVAL || rc == -CN_EVERIFY)
 		return chain_reject(why, CHAIN_R_BAD_SIG, -1, "%s", cn_strerror(rc));

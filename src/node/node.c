@@ -187,6 +187,19 @@ static int rd_balance(void *ctx, const uint8_t addr[CORE_ADDR_LEN], struct u256 
 	return rc;
 }
 
+/* The pool checked the signature of every tx it holds; a tx's hash covers
+ * its signature, so the same hash means the same sender. */
+static int pool_sender(void *ctx, const uint8_t hash[CORE_HASH_LEN], uint8_t sender[CORE_ADDR_LEN])
+{
+	struct txpool_tx *t;
+	int rc = txpool_get(ctx, hash, &t);
+	if (rc)
+		return rc;
+	memcpy(sender, t->sender, CORE_ADDR_LEN);
+	txpool_tx_unref(t);
+	return 0;
+}
+
 /* ---- metrics --------------------------------------------------------------- */
 
 static int metrics_init(struct node *n, struct cn_metrics *r)
@@ -430,6 +443,7 @@ int node_open(struct node **out, const struct node_config *cfg)
 	struct txpool_state_reader rd = {n->chain, rd_nonce, rd_balance};
 	if ((rc = txpool_new(&n->pool, &pc, &rd)))
 		goto fail;
+	chain_set_sender_lookup(n->chain, pool_sender, n->pool);
 	if (cfg->metrics && (rc = metrics_init(n, cfg->metrics)))
 		goto fail;
 	n->seen_height = fbft_height(n->sm);
@@ -914,21 +928,33 @@ static int cblock_verify(struct node *n, const struct fbft_cert *c)
 
 struct tx_verdict {
 	struct node *n;
-	size_t fresh;       /* txs not in the pool yet */
+	size_t fresh;       /* txs the pool admitted */
 };
 
-/* The stateless checks of one gossiped tx; 1 (stop) for a bad one. */
+/* One gossiped tx: the checks that need no state first (static faults:
+ * no honest node relays them, so the sender is penalized), then admission
+ * to the pool, whose signature check is the one recovery this node pays
+ * for the tx (the chain reuses the pool's sender). Refusals that depend on
+ * state (nonce, balance, pool limits) only stop the relay. 1 (stop) for a
+ * bad tx. */
 static int validate_tx(void *ctx, const uint8_t *raw, size_t len)
 {
+	static const uint8_t any[CORE_ADDR_LEN];
 	struct tx_verdict *v = ctx;
 	struct tx tx;
 	if (len > CHAIN_TX_MAX_SIZE || tx_decode(&tx, raw, len))
 		return 1;
-	uint8_t sender[CORE_ADDR_LEN], h[32];
+	uint8_t sender[CORE_ADDR_LEN];
 	struct chain_why why;
-	int bad = chain_check_tx(v->n->np, v->n->shard, &tx, sender, &why) != 0;
-	if (!bad && (tx_hash(&tx, h) || txpool_status(v->n->pool, h) == TXPOOL_UNKNOWN))
-		v->fresh++;
+	int bad = chain_check_tx_hint(v->n->np, v->n->shard, &tx, any, sender, &why) != 0;
+	if (!bad) {
+		struct txpool_result res;
+		if (!txpool_add(v->n->pool, &tx, &res))
+			v->fresh++;
+		else
+			bad = res.reason == TXPOOL_ERR_INVALID_SENDER || res.reason == TXPOOL_ERR_DECODE ||
+			      res.reason == TXPOOL_ERR_TX_TYPE || res.reason == TXPOOL_ERR_OVERSIZED;
+	}
 	tx_free(&tx);
 	return bad;
 }

@@ -139,3 +139,50 @@ Test(chain_validate, seal_stored_with_block)
 	struct chain_why vw;
 	cr_assert_eq(chain_verify_db(T.c, &vw), 0, "%s", vw.msg);
 }
+
+static unsigned lookups, hits;
+
+/* Knows account 0's txs (the only sender in these blocks) every other call. */
+static int lookup(void *ctx, const uint8_t h[32], uint8_t sender[20])
+{
+	(void)h;
+	lookups++;
+	if (lookups % 2)
+		return -CN_ENOTFOUND;
+	hits++;
+	memcpy(sender, ctx, 20);
+	return 0;
+}
+
+Test(chain_validate, sender_lookup_used_by_build_validate_insert)
+{
+	chain_set_sender_lookup(T.c, lookup, addr[0]);
+	struct block b;
+	struct chain_why why;
+	build(&b, 4, 0);
+	cr_assert_eq(lookups, 4);
+	cr_assert_eq(chain_validate(T.c, &b, &why), 0, "%s", why.msg);
+	cr_assert_eq(lookups, 8);
+	cr_assert_eq(chain_insert(T.c, &b, &why), 0, "%s", why.msg);
+	cr_assert_eq(lookups, 12);
+	cr_assert_eq(hits, 6);
+	/* the sender it gives is believed: a wrong one shows up in the state */
+	struct block c;
+	struct tx tx;
+	struct u256 v = u256_from_u64(5);
+	struct chain_build_opts o = {{0}, 0, 0};
+	enum chain_reason r;
+	cr_assert_eq(chain_sign_transfer(&tx, chain_params(T.c), 1, 1, sk[0], 4, dest, &v), 0);
+	lookups = 1;   /* next call hits */
+	chain_set_sender_lookup(T.c, lookup, addr[1]);
+	cr_assert_eq(chain_build(T.c, &o, &tx, 1, &c, &r), 0);
+	cr_assert_eq(c.ntxs, 0, "tx with nonce 4 applied as account 1's (nonce 0)");
+	cr_assert_eq(r, CHAIN_R_NONCE_HIGH);
+	tx_free(&tx);
+	block_free(&c);
+	chain_set_sender_lookup(T.c, NULL, NULL);
+	build(&c, 1, 4);
+	cr_assert_eq(c.ntxs, 1);
+	block_free(&c);
+	block_free(&b);
+}
