@@ -180,6 +180,7 @@ struct want {
 	uint8_t id[GOSSIP_ID_LEN];
 	uint64_t deadline;
 	uint32_t peers[WANT_ALTS];
+	uint32_t asked;            /* the announcer asked last */
 	uint8_t n, next;           /* announcers known; the next to ask */
 	uint8_t used;
 	uint32_t free_next;
@@ -201,6 +202,7 @@ struct gpeer {
 	uint64_t msg_tok, byte_tok, serve_tok;   /* token buckets, scaled by 1000 */
 	uint64_t tok_t;
 	uint32_t ntopics;
+	uint32_t asked;            /* wants waiting on this peer */
 };
 
 struct gossip {
@@ -265,6 +267,8 @@ int gossip_new(const struct gossip_config *cfg, struct gossip **out)
 		c->max_wants = 4096;
 	if (c->max_wants > (1u << 24))
 		c->max_wants = 1u << 24;
+	if (!c->max_wants_per_peer)
+		c->max_wants_per_peer = 256;
 	if (!c->max_msg_size)
 		c->max_msg_size = 8u << 20;
 	if (!c->max_topics)
@@ -547,6 +551,7 @@ static void cache_frame(struct gossip *g, uint64_t now, struct seen *e, const ui
 static void want_del(struct gossip *g, uint32_t i)
 {
 	struct want *w = &g->wants[i];
+	g->peers[w->asked].asked--;
 	idmap_del(&g->want_map, w->id);
 	w->used = 0;
 	w->free_next = g->want_free;
@@ -967,8 +972,12 @@ static void on_ihave(struct gossip *g, uint64_t now, uint32_t peer, const char *
 				w->peers[w->n++] = peer;
 			continue;
 		}
-		if (g->want_free == NIL)
+		/* A peer announcing ids it never delivers may hold only its share
+		 * of the table, not crowd out the announcements of others. */
+		if (g->want_free == NIL || g->peers[peer].asked >= g->cfg.max_wants_per_peer) {
+			g->st.wants_refused++;
 			continue;
+		}
 		wi = g->want_free;
 		struct want *w = &g->wants[wi];
 		g->want_free = w->free_next;
@@ -976,6 +985,8 @@ static void on_ihave(struct gossip *g, uint64_t now, uint32_t peer, const char *
 		memcpy(w->id, id, GOSSIP_ID_LEN);
 		w->used = 1;
 		w->peers[0] = peer;
+		w->asked = peer;
+		g->peers[peer].asked++;
 		w->n = 1;
 		w->next = 1;
 		w->deadline = now + g->cfg.iwant_timeout_ms;
@@ -1107,7 +1118,10 @@ int gossip_timer(struct gossip *g, uint64_t now_ms, struct gossip_out *out)
 			}
 			uint8_t f[2 + GOSSIP_ID_LEN] = {GOSSIP_T_IWANT, 1};
 			memcpy(f + 2, w->id, GOSSIP_ID_LEN);
-			send_copy(out, w->peers[w->next++], f, sizeof f);
+			g->peers[w->asked].asked--;
+			w->asked = w->peers[w->next++];
+			g->peers[w->asked].asked++;
+			send_copy(out, w->asked, f, sizeof f);
 			g->st.iwant_out++;
 			w->deadline = now_ms + g->cfg.iwant_timeout_ms;
 			if (w->deadline < next)

@@ -68,6 +68,7 @@ struct gossip_config {
 	uint64_t mcache_bytes;         /* and at most this many bytes of them (64 MiB) */
 	uint64_t iwant_timeout_ms;     /* ask another announcer after this (1000) */
 	uint32_t max_wants;            /* ids being asked for at once (4096) */
+	uint32_t max_wants_per_peer;   /* of them waiting on one peer (256) */
 	size_t max_msg_size;           /* data bytes of one message (8 MiB) */
 	uint32_t max_topics;           /* distinct topics peers can make us hold (1024); ours always fit */
 	uint32_t max_topics_per_peer;  /* subscriptions a peer may hold (64) */
@@ -125,6 +126,7 @@ struct gossip_stats {
 	uint64_t cooled;        /* frames from a cooled-down peer */
 	uint64_t ihave_out, ihave_in, iwant_out, iwant_in;
 	uint64_t iwant_refused;  /* IWANT answers over the peer's byte budget */
+	uint64_t wants_refused;  /* announced ids not asked for: want table or peer share full */
 	uint64_t refused_topics; /* SUB for a new topic while max_topics are known */
 	uint64_t disconnects;
 	uint64_t published;

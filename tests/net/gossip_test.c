@@ -497,6 +497,45 @@ Test(net_gossip, announcers_are_not_sent_what_they_have)
 	gossip_free(g);
 }
 
+Test(net_gossip, wants_per_peer_capped)
+{
+	struct gossip_config c = {.max_wants_per_peer = 3, .iwant_timeout_ms = 500};
+	struct gossip *g = mk(4, &c);
+	struct gossip_out o;
+	gossip_out_init(&o);
+	cr_assert_eq(gossip_subscribe(g, 0, TA, &o), 0);
+	uint8_t ids[8][GOSSIP_ID_LEN], f[512];
+	char d[4];
+	for (int i = 0; i < 8; i++) {
+		snprintf(d, sizeof d, "m%d", i);
+		gossip_msg_id(TA, (const uint8_t *)d, 2, ids[i]);
+	}
+	gossip_out_reset(&o);
+	rx(g, 100, 1, f, frame_ihave(f, TA, (const uint8_t(*)[GOSSIP_ID_LEN])ids, 5), &o);
+	cr_assert_eq(find_send(&o, 1, GOSSIP_T_IWANT)->data[1], 3, "peer 1 may hold 3 wants");
+	cr_assert_eq(gossip_stats(g)->wants_refused, 2);
+	gossip_out_reset(&o);
+	rx(g, 110, 2, f, frame_ihave(f, TA, (const uint8_t(*)[GOSSIP_ID_LEN])ids, 5), &o);
+	const struct gossip_action *iw = find_send(&o, 2, GOSSIP_T_IWANT);
+	cr_assert_eq(iw->data[1], 2, "the two peer 1 could not take");
+	cr_assert_arr_eq(iw->data + 2, ids[3], 2 * GOSSIP_ID_LEN);
+	/* A delivered want frees its slot. */
+	rx(g, 120, 1, f, frame_msg(f, TA, "m0"), &o);
+	gossip_out_reset(&o);
+	rx(g, 130, 1, f, frame_ihave(f, TA, (const uint8_t(*)[GOSSIP_ID_LEN])(ids + 5), 2), &o);
+	cr_assert_eq(find_send(&o, 1, GOSSIP_T_IWANT)->data[1], 1);
+	/* Wants that move to another announcer free their slot too. */
+	gossip_out_reset(&o);
+	cr_assert_eq(gossip_timer(g, 600, &o), 0);
+	cr_assert_eq(count_sends(&o, GOSSIP_T_IWANT), 2, "ids 1 and 2 asked of peer 2");
+	cr_assert_null(find_send(&o, 1, GOSSIP_T_IWANT));
+	gossip_out_reset(&o);
+	rx(g, 610, 1, f, frame_ihave(f, TA, (const uint8_t(*)[GOSSIP_ID_LEN])(ids + 6), 2), &o);
+	cr_assert_eq(find_send(&o, 1, GOSSIP_T_IWANT)->data[1], 2);
+	gossip_out_free(&o);
+	gossip_free(g);
+}
+
 Test(net_gossip, iwant_answers_limited_by_byte_budget)
 {
 	struct gossip_config c = {.bytes_per_s = 1000, .bytes_burst = 3000, .max_msg_size = 900};
