@@ -227,6 +227,31 @@ Test(node, validator_killed_and_restarted_rejoins)
 		assert_agree(&h);
 		h_assert_no_fork(&h);
 	}
+	/* the store loses its last blocks but the vote record survives (the
+	 * record is ahead of the chain): it keeps the record, fetches the gap
+	 * and goes on */
+	{
+		char store[600], cmd[2600];
+		snprintf(store, sizeof store, "%s/localnet/shard0", h.nd[2].dir);
+		h_kill(&h, 2);
+		snprintf(cmd, sizeof cmd, "rm -rf '%s.old' && mkdir -p '%s.old' && cp '%s'/*.mdb '%s.old'/", store, store,
+		         store, store);
+		cr_assert_eq(system(cmd), 0);
+		h_up(&h, 2);
+		reach(&h, h_max_height(&h) + 3, 30000);
+		settle(&h);
+		h_kill(&h, 2);
+		snprintf(cmd, sizeof cmd, "cp '%s.old'/*.mdb '%s'/", store, store);
+		cr_assert_eq(system(cmd), 0);
+		h_up(&h, 2);
+		struct node_status st;
+		status(&h, 2, &st);
+		cr_assert_gt(st.consensus_height, st.height + 1, "record not ahead of the restored store");
+		reach(&h, h_max_height(&h) + 2, 30000);
+		settle(&h);
+		assert_agree(&h);
+		h_assert_no_fork(&h);
+	}
 	/* it votes again: without node 3, quorum (5 of 6 keys) needs node 2 */
 	h_kill(&h, 3);
 	uint64_t before = h_max_height(&h);
