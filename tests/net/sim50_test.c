@@ -864,3 +864,204 @@ Test(net_sim50, mobility_roam_and_announce, .timeout = 120)
 	for (uint64_t s = 4100; tu_long() && s < 4110; s++)
 		mobility_run(s, (double)(s % 3) * 0.1);
 }
+
+/* ---- f) handshake flood ------------------------------------------------------------- */
+
+#define TARGET 0
+#define FPEERS 15
+#define NEWCOMER0 40
+#define NEWCOMERS 5
+
+static void mac1_fix(uint8_t *msg, const uint8_t pk[32])
+{
+	uint8_t key[32];
+	crypto_generichash_state st;
+	crypto_generichash_init(&st, NULL, 0, 32);
+	crypto_generichash_update(&st, (const uint8_t *)"mac1----", 8);
+	crypto_generichash_update(&st, pk, 32);
+	crypto_generichash_final(&st, key, 32);
+	crypto_generichash(msg + 112, 16, msg, 112, key, 32);
+}
+
+static void prng_random(void *ctx, uint8_t *buf, size_t len)
+{
+	cn_prng_fill(ctx, buf, len);
+}
+
+/* A genuine initiation to the target from a throwaway key. */
+static void fresh_initiation(struct sn_net *net, struct cn_prng *r, uint8_t out[NET_INITIATION_LEN])
+{
+	struct net_identity id;
+	uint8_t seed[32];
+	cn_prng_fill(r, seed, sizeof seed);
+	cr_assert_eq(net_identity_from_seed(&id, seed), 0);
+	struct net_config cfg;
+	net_config_default(&cfg);
+	cfg.random = prng_random;
+	cfg.random_ctx = r;
+	struct net_endpoint *ep;
+	cr_assert_eq(net_endpoint_new(&ep, &id, &cfg), 0);
+	cr_assert_eq(net_endpoint_add_peer(ep, &net->n[TARGET].loc), 0);
+	struct net_out o;
+	net_out_init(&o);
+	struct net_input in = {.kind = NET_IN_SEND, .peer = net->n[TARGET].id.node_id, .data = seed, .len = 1};
+	cr_assert_eq(net_endpoint_step(ep, net->now, &in, &o), 0);
+	cr_assert_geq(o.n, 1);
+	cr_assert_eq(o.act[0].kind, NET_ACT_SEND);
+	cr_assert_eq(o.act[0].len, NET_INITIATION_LEN);
+	memcpy(out, net_action_data(&o, &o.act[0]), NET_INITIATION_LEN);
+	net_out_free(&o);
+	net_endpoint_free(ep);
+	net_identity_wipe(&id);
+}
+
+static void flood_run(uint64_t seed, int per_s, int seconds)
+{
+	struct sn_net net;
+	struct app A;
+	app_init(&A, seed);
+	sn_init(&net, N, seed, NULL);
+	sn_faults(&net, 15, 10, 0.02, 0.01);
+	hook(&net, &A);
+	for (int p = 1; p <= FPEERS; p++) {
+		cr_assert_eq(unicast(&net, &A, p, TARGET, pick_size(&A.r, 8 << 10), NULL), 0);
+		cr_assert_eq(unicast(&net, &A, TARGET, p, pick_size(&A.r, 8 << 10), NULL), 0);
+	}
+	cr_assert(sn_run_until(&net, net.now + 60000, 1000, all_done, &A));
+	uint64_t closed0 = net.n[TARGET].closed, dh0 = net_endpoint_stat(net.n[TARGET].ep, NET_STAT_DH);
+	/* The flood: per_s initiations a second from spoofed addresses, one in
+	 * ten a real handshake from a throwaway key, the rest garbage behind a
+	 * valid mac1 (the responder's key is public). */
+	int total = per_s * seconds;
+	uint64_t t0 = net.now + 10;
+	for (int i = 0; i < total; i++) {
+		uint8_t p[NET_INITIATION_LEN] = {NET_PKT_INITIATION};
+		if (i % 10 == 0) {
+			fresh_initiation(&net, &A.r, p);
+		} else {
+			cn_prng_fill(&A.r, p + 4, 108);
+			mac1_fix(p, net.n[TARGET].id.pk);
+		}
+		struct net_addr from;
+		net_addr_v4(&from, 172, (uint8_t)(16 + (i >> 16)), (uint8_t)(i >> 8), (uint8_t)i, (uint16_t)(1024 + i % 60000));
+		sn_push(&net, &from, &net.n[TARGET].addrs[0], p, sizeof p, t0 + (uint64_t)i * 1000 / (uint64_t)per_s);
+	}
+	/* Meanwhile: the established sessions keep talking, and newcomers
+	 * that have never met the target show up. */
+	for (uint64_t t = 0; t < (uint64_t)seconds * 1000; t += 50) {
+		sn_run(&net, t0 + t);
+		int p = 1 + (int)cn_prng_uniform(&A.r, FPEERS);
+		cr_assert_eq(unicast(&net, &A, p, TARGET, pick_size(&A.r, 16 << 10), NULL), 0);
+		cr_assert_eq(unicast(&net, &A, TARGET, p, pick_size(&A.r, 16 << 10), NULL), 0);
+		if (t % 400 == 200 && t / 400 < NEWCOMERS)
+			cr_assert_eq(unicast(&net, &A, NEWCOMER0 + (int)(t / 400), TARGET, 2000, NULL), 0);
+	}
+	int done = sn_run_until(&net, net.now + 120000, 1000, all_done, &A);
+	sn_run(&net, net.now + 5000);
+	cr_assert(done, "seed %llu: traffic under a handshake flood did not complete", (unsigned long long)seed);
+	check_exactly_once(&net, &A);
+	check_nodes(&net);
+	struct net_endpoint *ep = net.n[TARGET].ep;
+	uint64_t cookies = net_endpoint_stat(ep, NET_STAT_COOKIE_SENT);
+	uint64_t dh = net_endpoint_stat(ep, NET_STAT_DH) - dh0;
+	cr_assert_eq(net.n[TARGET].closed, closed0, "the flood closed sessions");
+	/* Past load_threshold (256) initiations in a second, only cookie
+	 * holders cost a Diffie-Hellman: at most 256 per window get through. */
+	struct net_config dc;
+	net_config_default(&dc);
+	cr_assert_geq(cookies, (uint64_t)total - dc.load_threshold * (uint64_t)(seconds + 1));
+	cr_assert_lt(dh, (uint64_t)total / 2, "%llu DH operations for %d initiations", (unsigned long long)dh, total);
+	uint64_t got_cookie = 0;
+	for (int c = 0; c < NEWCOMERS; c++) {
+		cr_assert_geq(net.n[NEWCOMER0 + c].established, 1);
+		got_cookie += net_endpoint_stat(net.n[NEWCOMER0 + c].ep, NET_STAT_COOKIE_RECEIVED);
+	}
+	cr_assert_gt(got_cookie, 0, "newcomers got in through cookies");
+	char extra[200];
+	snprintf(extra, sizeof extra,
+		 "%d spoofed initiations in %d s: %llu cookie replies, %llu DH at the target, %zu messages all delivered, "
+		 "%d newcomers in (%llu cookies used)",
+		 total, seconds, (unsigned long long)cookies, (unsigned long long)dh, count_msgs(&A, -1), NEWCOMERS,
+		 (unsigned long long)got_cookie);
+	summary(&net, "flood", seed, 0.02, extra);
+	tu_report("net sim50 flood initiations", (size_t)total);
+	sn_free(&net);
+	app_free(&A);
+}
+
+Test(net_sim50, handshake_flood, .timeout = 120)
+{
+	flood_run(51, 2000, 3);
+	for (uint64_t s = 5100; tu_long() && s < 5104; s++)
+		flood_run(s, 4000, 4);
+}
+
+/* ---- g) multihoming ---------------------------------------------------------------- */
+
+#define HOMED 0
+#define HPEERS 10
+#define HNEW 5
+
+static void multihome_run(uint64_t seed, double loss)
+{
+	struct sn_net net;
+	struct app A;
+	app_init(&A, seed);
+	sn_init(&net, N, seed, NULL);
+	sn_faults(&net, 20, 20, loss, 0.02);
+	hook(&net, &A);
+	sn_add_addr(&net, HOMED); /* its record now lists 10.1.0.1 then 10.2.0.1 */
+	for (int p = 1; p <= HPEERS; p++) {
+		cr_assert_eq(unicast(&net, &A, p, HOMED, pick_size(&A.r, 16 << 10), NULL), 0);
+		cr_assert_eq(unicast(&net, &A, HOMED, p, pick_size(&A.r, 16 << 10), NULL), 0);
+	}
+	cr_assert(sn_run_until(&net, net.now + 60000, 1000, all_done, &A));
+	for (int p = 1; p <= HPEERS; p++) {
+		struct net_session_info info;
+		cr_assert_eq(net_endpoint_session(net.n[p].ep, net.n[HOMED].id.node_id, &info), 0);
+		cr_assert(net_addr_equal(&info.addr, &net.n[HOMED].addrs[0]));
+	}
+	/* The first path dies. Old peers keep sending; new ones start with the
+	 * first locator, which no longer answers. */
+	sn_set_dead(&net, HOMED, 0, 1);
+	for (int r = 0; r < 3; r++) {
+		for (int p = 1; p <= HPEERS; p++)
+			cr_assert_eq(unicast(&net, &A, p, HOMED, pick_size(&A.r, 16 << 10), NULL), 0);
+		for (int p = 0; p < HNEW; p++)
+			cr_assert_eq(unicast(&net, &A, HPEERS + 1 + p, HOMED, pick_size(&A.r, 16 << 10), NULL), 0);
+		sn_run(&net, net.now + 1000);
+	}
+	int done = sn_run_until(&net, net.now + 200000, 1000, all_done, &A);
+	sn_run(&net, net.now + 5000);
+	cr_assert(done, "seed %llu loss %.2f: a dead first path stopped traffic", (unsigned long long)seed, loss);
+	check_exactly_once(&net, &A);
+	check_nodes(&net);
+	uint64_t switches = 0;
+	for (int p = 1; p <= HPEERS + HNEW; p++) {
+		struct net_session_info info;
+		cr_assert_eq(net_endpoint_session(net.n[p].ep, net.n[HOMED].id.node_id, &info), 0);
+		cr_assert_eq(info.state, NET_SESSION_ESTABLISHED);
+		cr_assert(net_addr_equal(&info.addr, &net.n[HOMED].addrs[1]), "peer %d still on the dead path", p);
+		cr_assert_eq(net.n[p].closed, 0);
+		switches += net_endpoint_stat(net.n[p].ep, NET_STAT_PATH_SWITCH);
+	}
+	/* New peers got there only by switching; old ones by switching or by
+	 * roaming when the homed node's own packets arrived from its second
+	 * address. */
+	cr_assert_geq(switches, HNEW);
+	char extra[160];
+	snprintf(extra, sizeof extra, "%zu messages, first of two addresses died: %llu path switches, %llu roams",
+		 count_msgs(&A, -1), (unsigned long long)switches, (unsigned long long)sn_stat(&net, NET_STAT_ROAM));
+	summary(&net, "multihoming", seed, loss, extra);
+	tu_report("net sim50 messages across a dead path", count_msgs(&A, -1));
+	sn_free(&net);
+	app_free(&A);
+}
+
+Test(net_sim50, multihoming_path_switch, .timeout = 120)
+{
+	multihome_run(61, 0);
+	multihome_run(62, 0.10);
+	for (uint64_t s = 6100; tu_long() && s < 6110; s++)
+		multihome_run(s, (double)(s % 3) * 0.1);
+}
