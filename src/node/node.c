@@ -83,6 +83,7 @@ struct node {
 	uint64_t seen_height, seen_view;   /* for counting view changes */
 	uint64_t view_changes;
 	uint64_t txs_final;
+	uint64_t refused;
 	uint64_t prop_height, prop_ms;     /* when this node first saw the proposal at prop_height */
 
 	pthread_mutex_t txq_mu;
@@ -564,6 +565,8 @@ static int act_validate(struct node *n, const struct fbft_action *a)
 		block_hash_cb(n, a->data, a->len, p.hash);
 	}
 	p.ok = ok;
+	if (!ok)
+		n->refused++;
 	return pend_push(n, &p, NULL, 0);
 }
 
@@ -1273,6 +1276,7 @@ void node_status(struct node *n, struct node_status *st)
 	txpool_stats(n->pool, &st->pool_pending, &st->pool_queued);
 	st->view_changes = n->view_changes;
 	st->txs_final = n->txs_final;
+	st->proposals_refused = n->refused;
 }
 
 struct store *node_store(struct node *n) { return n->st; }

@@ -140,6 +140,7 @@ struct node_status {
 	size_t pool_pending, pool_queued;
 	uint64_t view_changes;          /* views entered after view 0 */
 	uint64_t txs_final;             /* transactions in blocks made final here */
+	uint64_t proposals_refused;     /* proposals this node found invalid (did not vote for) */
 };
 
 /* Driver thread only. */

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "base/err.h"
+#include "consensus/fbft_bls.h"
 #include "chain/chain.h"
 #include "crypto/bls.h"
 #include "crypto/crypto.h"
@@ -69,6 +70,49 @@ static int peer_for_sync(struct harness *h, int i)
 	return best;
 }
 
+/* A Byzantine leader: the block of its ANNOUNCE gets another state root
+ * and the message is signed again with the leader's key, so only
+ * validation (execution) can tell. Returns malloc'd bytes or NULL. */
+static uint8_t *corrupt_announce(struct hnode *x, const uint8_t *d, size_t len, size_t *out_len)
+{
+	struct fbft_msg m;
+	if (fbft_msg_decode(d, len, &m) || m.type != FBFT_ANNOUNCE)
+		return NULL;
+	if (!x->bls) {
+		uint8_t pks[6][48];
+		for (unsigned k = 0; k < 6; k++) {
+			struct bls_secret_key sk;
+			struct bls_public_key pk;
+			cr_assert_eq(chain_localnet_bls(0, k, &sk), 0);
+			bls_sk_to_pk(&sk, &pk);
+			bls_pk_to_bytes(&pk, pks[k]);
+		}
+		cr_assert_eq(fbft_bls_new((const uint8_t(*)[48])pks, 6, &x->bls), 0);
+		for (unsigned k = 0; k < x->nkeys; k++) {
+			struct bls_secret_key sk;
+			cr_assert_eq(chain_localnet_bls(0, x->keys[k], &sk), 0);
+			cr_assert_eq(fbft_bls_add_secret(x->bls, x->keys[k], &sk), 0);
+		}
+	}
+	struct block b;
+	cr_assert_eq(block_decode(&b, m.block, m.block_len), 0);
+	b.header.root[0] ^= 1;
+	uint8_t *blk;
+	size_t bl;
+	cr_assert_eq(block_encode(&b, &blk, &bl), 0);
+	cr_assert_eq(header_hash(&b.header, m.hash), 0);
+	block_free(&b);
+	m.block = blk;
+	m.block_len = (uint32_t)bl;
+	size_t cap = len + 1024;
+	uint8_t *buf = malloc(cap);
+	cr_assert_not_null(buf);
+	cr_assert_eq(fbft_msg_encode_signed(fbft_bls_crypto(x->bls), m.sender, &m, buf, cap, out_len), 0);
+	free(blk);
+	x->corrupted++;
+	return buf;
+}
+
 static void carry_out(struct harness *h, int i, struct node_out *o)
 {
 	struct hnode *x = &h->nd[i];
@@ -77,6 +121,14 @@ static void carry_out(struct harness *h, int i, struct node_out *o)
 		if (a->kind == NODE_ACT_PUBLISH) {
 			if (x->silenced)
 				continue;
+			size_t cl;
+			uint8_t *c = x->corrupt && a->topic == NODE_TOPIC_CONS ? corrupt_announce(x, a->data, a->len, &cl)
+			                                                       : NULL;
+			if (c) {
+				free(a->data);
+				a->data = c;
+				a->len = cl;
+			}
 			if (h->record && a->topic == NODE_TOPIC_CONS) {
 				if (h->nrec == h->caprec) {
 					h->caprec = h->caprec ? 2 * h->caprec : 256;
@@ -327,6 +379,7 @@ void h_free(struct harness *h)
 		if (h->nd[i].up)
 			node_close(h->nd[i].n);
 		free(h->nd[i].seen);
+		fbft_bls_free(h->nd[i].bls);
 		char cmd[300];
 		snprintf(cmd, sizeof cmd, "rm -rf '%s'", h->nd[i].dir);
 		if (system(cmd))

@@ -15,6 +15,7 @@
 #include "node/node.h"
 
 struct cn_metrics;
+struct fbft_bls;
 
 #define H_MAX 8
 #define H_LAT_MS 5
@@ -43,6 +44,9 @@ struct hnode {
 	size_t nseen, capseen;
 	unsigned long rejected; /* REJECT verdicts */
 	struct cn_metrics *metrics; /* passed to node_open (may be NULL) */
+	int corrupt;            /* Byzantine: its proposals carry a wrong state root, re-signed */
+	struct fbft_bls *bls;   /* its keys, for re-signing */
+	unsigned long corrupted;
 };
 
 struct harness {

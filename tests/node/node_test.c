@@ -181,6 +181,11 @@ Test(node, validators_and_full_node_finalize_transfers)
 		}
 	}
 	cr_assert_eq(txs, nsub);
+	for (int i = 0; i < h.nn; i++) {
+		struct node_status st;
+		status(&h, i, &st);
+		cr_assert_eq(st.proposals_refused, 0, "node %d refused an honest proposal", i);
+	}
 	for (int i = 0; i < h.nn; i++)
 		cr_assert_eq(h.nd[i].rejected, 0, "node %d rejected honest gossip", i);
 	h_free(&h);
@@ -453,4 +458,28 @@ Test(node, open_refuses_foreign_key)
 	char cmd[300];
 	snprintf(cmd, sizeof cmd, "rm -rf '%s'", d);
 	cr_assert_eq(system(cmd), 0);
+}
+
+/* A leader that proposes blocks with a wrong state root (properly signed):
+ * validators execute, refuse to vote, change view, and the chain goes on
+ * with honest blocks only. */
+Test(node, invalid_proposal_refused)
+{
+	struct harness h;
+	localnet4(&h, 1);
+	h.nd[3].corrupt = 1;
+	for (int i = 0; i < h.nn; i++)
+		h_up(&h, i);
+	reach(&h, 14, 120000);
+	cr_assert_gt(h.nd[3].corrupted, 0, "node 3 never led");
+	struct node_status st;
+	for (int i = 0; i < 3; i++) {
+		status(&h, i, &st);
+		cr_assert_gt(st.proposals_refused, 0, "node %d voted for every proposal", i);
+	}
+	cr_assert_gt(st.view_changes, 0);
+	settle(&h);
+	assert_agree(&h);
+	h_assert_no_fork(&h);
+	h_free(&h);
 }
