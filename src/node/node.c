@@ -747,7 +747,13 @@ static int run(struct node *n, const struct fbft_input *first, struct node_out *
 				rc = act_validate(n, a);
 				break;
 			case FBFT_ACT_PROPOSE:
-				rc = act_propose(n, a);
+				/* a leader that cannot build is a silent leader: the
+				 * view changes; nothing else is wrong with the node */
+				if ((rc = act_propose(n, a))) {
+					cn_log_error("node: shard %u: cannot build block #%llu: %s", n->shard,
+					             (unsigned long long)a->height, cn_strerror(rc));
+					rc = 0;
+				}
 				break;
 			case FBFT_ACT_DELIVER:
 				rc = act_deliver(n, a, out);
