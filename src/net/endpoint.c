@@ -97,6 +97,7 @@ struct session {
 	uint32_t hs_idx, hs_attempts;
 	uint8_t hs_eph_sk[32], hs_eph_pk[32], hs_c[32], hs_h[32];
 	uint64_t hs_sent_ms;
+	int heard_since_hs;             /* an authentic packet arrived after our last initiation */
 	uint8_t hs_mac1[16];
 	int hs_mac1_valid;              /* a cookie reply may still answer hs_mac1 */
 	uint8_t cookie[16];
@@ -933,6 +934,7 @@ static int on_data(struct net_endpoint *ep, uint64_t now, const struct net_addr 
 		s->have_addr = 1;
 	}
 	s->unanswered_since = NONE;
+	s->heard_since_hs = 1;
 	if ((err = on_established(ep, s, now, out)) != 0)
 		return err;
 	if (s->qn && key_usable_send(ep, &s->cur, now) && (err = flush_queue(ep, s, now, out)) != 0)
@@ -1009,6 +1011,7 @@ static int send_initiation(struct net_endpoint *ep, struct session *s, uint64_t 
 	if (s->have_cookie && now - s->cookie_ms < COOKIE_VALID_MS)
 		net_mac(msg + I_MAC2, 16, s->cookie, 16, msg, I_MAC2);
 	s->hs_sent_ms = now;
+	s->heard_since_hs = 0;
 	s->hs_attempts++;
 	err = out_send(ep, out, &s->addr, msg, sizeof msg);
 out:
@@ -1280,6 +1283,7 @@ static int on_initiation(struct net_endpoint *ep, uint64_t now, const struct net
 		count(ep, NET_STAT_ROAM);
 	s->addr = *from;
 	s->have_addr = 1;
+	s->heard_since_hs = 1;
 	err = out_send(ep, out, from, msg, sizeof msg);
 	goto out;
 bad:
@@ -1373,7 +1377,12 @@ static int service_session(struct net_endpoint *ep, struct session *s, uint64_t 
 			}
 			return 0;
 		}
-		if (s->hs_attempts % ep->cfg.attempts_per_locator == 0 && s->have_locator)
+		/* Unanswered initiations move on to the next locator, unless
+		 * the peer was heard from since the last one: then the path
+		 * works (the session may well be carrying data on it) and only
+		 * handshake packets were lost, so moving would break it. */
+		if (s->hs_attempts % ep->cfg.attempts_per_locator == 0 && s->have_locator &&
+		    !s->heard_since_hs)
 			next_locator(ep, s);
 		if ((err = send_initiation(ep, s, now, out)) != 0)
 			return err;
