@@ -15,6 +15,7 @@
 #include "core/core.h"
 #include "harness.h"
 #include "store/store.h"
+#include "testutil.h"
 
 static const unsigned K0[] = {0, 4}, K1[] = {1, 5}, K2[] = {2}, K3[] = {3};
 
@@ -481,5 +482,116 @@ Test(node, invalid_proposal_refused)
 	settle(&h);
 	assert_agree(&h);
 	h_assert_no_fork(&h);
+	h_free(&h);
+}
+
+/* Random faults for many blocks: one of the single-key validators (2, 3)
+ * at a time is killed, restarted with its record, or silenced; the full
+ * node is restarted; transfers keep arriving at node 0. At the end every
+ * node agrees, there is no fork, and every transfer is final. Short in
+ * make test, long in make test-long. */
+Test(node, random_faults_soak)
+{
+	struct harness h;
+	localnet4(&h, 1);
+	for (int i = 0; i < h.nn; i++)
+		h_up(&h, i);
+	uint64_t seed = 0x5eed5eed1234ull;
+	if (getenv("CANON_TEST_SEED"))   /* replay another schedule */
+		seed = strtoull(getenv("CANON_TEST_SEED"), NULL, 0);
+	const uint64_t seed0 = seed;
+	unsigned blocks = tu_long() ? 300 : 40;
+	uint64_t nonce[4] = {0};
+	uint8_t sk[4][32], addr[4][20];
+	for (unsigned a = 0; a < 4; a++)
+		cr_assert_eq(chain_localnet_account(8 + a, sk[a], addr[a]), 0);
+	const struct netparams *np = node_params(h.nd[0].n);
+	static const uint8_t to[20] = {0xee, 1};
+	int faulty = -1;   /* 2 or 3 while killed or silenced */
+	unsigned faults = 0;
+	while (h_max_height(&h) < blocks) {
+		seed = seed * 6364136223846793005ull + 1442695040888963407ull;
+		unsigned r = (unsigned)(seed >> 33);
+		/* a few transfers */
+		for (unsigned k = 0; k < r % 4; k++) {
+			unsigned a = (r >> 4) % 4;
+			struct tx tx;
+			struct u256 v = u256_from_u64(1);
+			cr_assert_eq(chain_sign_transfer(&tx, np, 0, 0, sk[a], nonce[a], to, &v), 0);
+			uint8_t *raw, hash[32];
+			size_t len;
+			char msg[200];
+			cr_assert_eq(tx_encode(&tx, &raw, &len), 0);
+			cr_assert_eq(node_submit_tx(h.nd[0].n, raw, len, 0, hash, msg, sizeof msg), 0, "%s", msg);
+			nonce[a]++;
+			free(raw);
+			tx_free(&tx);
+		}
+		switch ((r >> 8) % 4) {
+		case 0:
+		case 1:
+			if (faulty < 0) {
+				faulty = 2 + (int)((r >> 12) & 1);
+				if ((r >> 13) & 1)
+					h_kill(&h, faulty);
+				else
+					h.nd[faulty].silenced = 1;
+				faults++;
+			} else {
+				if (!h.nd[faulty].up)
+					h_up(&h, faulty);
+				h.nd[faulty].silenced = 0;
+				faulty = -1;
+			}
+			break;
+		case 2:
+			if (h.nd[4].up)
+				h_kill(&h, 4);
+			else
+				h_up(&h, 4);
+			break;
+		default:
+			break;
+		}
+		/* progress despite the fault (a view change at most): one more
+		 * block on every live node within 40 s */
+		uint64_t before = h_max_height(&h);
+		uint64_t got = h_run(&h, h.now + 40000, before + 1);
+		cr_assert_geq(got, before + 1, "stuck at %llu of %llu (faulty %d)", (unsigned long long)got,
+		              (unsigned long long)before + 1, faulty);
+		h_assert_no_fork(&h);
+	}
+	if (faulty >= 0) {
+		if (!h.nd[faulty].up)
+			h_up(&h, faulty);
+		h.nd[faulty].silenced = 0;
+	}
+	if (!h.nd[4].up)
+		h_up(&h, 4);
+	cr_assert_gt(faults, blocks / 10, "only %u faults", faults);
+	cr_log_info("soak: %u blocks, %u faults, seed %llu", blocks, faults, (unsigned long long)seed0);
+	/* drain the pool, then everyone agrees */
+	for (int round = 0; round < 20; round++) {
+		struct node_status st;
+		status(&h, 0, &st);
+		if (!st.pool_pending && !st.pool_queued)
+			break;
+		reach(&h, h_max_height(&h) + 1, 30000);
+	}
+	reach(&h, h_max_height(&h) + 2, 30000);
+	settle(&h);
+	assert_agree(&h);
+	h_assert_no_fork(&h);
+	for (int i = 0; i < h.nn; i++) {
+		struct chain *c;
+		cr_assert_eq(chain_open(&c, node_store(h.nd[i].n), np, 0), 0);
+		for (unsigned a = 0; a < 4; a++) {
+			uint64_t n;
+			cr_assert_eq(chain_nonce(c, addr[a], &n), 0);
+			cr_assert_eq(n, nonce[a], "node %d account %u: nonce %llu, submitted %llu", i, a,
+			             (unsigned long long)n, (unsigned long long)nonce[a]);
+		}
+		chain_close(c);
+	}
 	h_free(&h);
 }
