@@ -269,11 +269,12 @@ static size_t count_msgs(const struct app *A, int group)
 static void summary(struct sn_net *net, const char *what, uint64_t seed, double loss, const char *extra)
 {
 	fprintf(stderr,
-		"sim50 %s seed %llu loss %.0f%%: %llu datagrams (%llu lost, %llu duplicated), %llu handshakes, "
-		"%llu replays dropped, %.1f s simulated%s%s\n",
+		"sim50 %s seed %llu loss %.0f%%: %llu datagrams (%llu lost, %llu duplicated), %llu handshakes "
+		"(%llu rekeys), %llu replays dropped, %.1f s simulated%s%s\n",
 		what, (unsigned long long)seed, loss * 100, (unsigned long long)net->offered,
 		(unsigned long long)net->lost, (unsigned long long)net->dups,
 		(unsigned long long)sn_stat(net, NET_STAT_HANDSHAKE_DONE),
+		(unsigned long long)sn_stat(net, NET_STAT_REKEY),
 		(unsigned long long)sn_stat(net, NET_STAT_DROP_REPLAY), (double)(net->now - SN_T0) / 1000.0,
 		extra ? ", " : "", extra ? extra : "");
 }
@@ -293,12 +294,13 @@ static int other(struct cn_prng *r, int n, int a)
 
 /* ---- a) unicast ------------------------------------------------------------------ */
 
-static void unicast_run(uint64_t seed, double loss, int msgs, int big)
+static void unicast_run_cfg(uint64_t seed, double loss, int msgs, int big, const struct net_config *cfg,
+			    const char *what)
 {
 	struct sn_net net;
 	struct app A;
 	app_init(&A, seed);
-	sn_init(&net, N, seed, NULL);
+	sn_init(&net, N, seed, cfg);
 	sn_faults(&net, 20, 30, loss, 0.03);
 	hook(&net, &A);
 	/* Sends over the first few seconds, in bursts: a random pair each,
@@ -325,13 +327,32 @@ static void unicast_run(uint64_t seed, double loss, int msgs, int big)
 	check_nodes(&net);
 	cr_assert_eq(sn_stat(&net, NET_STAT_DROP_AUTH) + sn_stat(&net, NET_STAT_DROP_MAC), 0);
 	cr_assert_gt(sn_stat(&net, NET_STAT_DROP_REPLAY), 0, "duplicated datagrams reach the replay window");
+	if (cfg)
+		cr_assert_gt(sn_stat(&net, NET_STAT_REKEY), 0);
 	char extra[128];
 	snprintf(extra, sizeof extra, "%zu unicast messages, %.1f MB, each delivered once",
 		 count_msgs(&A, -1), (double)total_bytes(&A, -1) / 1e6);
-	summary(&net, "unicast", seed, loss, extra);
+	summary(&net, what, seed, loss, extra);
 	tu_report("net sim50 unicast messages", count_msgs(&A, -1));
 	sn_free(&net);
 	app_free(&A);
+}
+
+static void unicast_run(uint64_t seed, double loss, int msgs, int big)
+{
+	unicast_run_cfg(seed, loss, msgs, big, NULL, "unicast");
+}
+
+/* Keys that turn over every few hundred packets (and hard limits soon
+ * after), so rekeys happen in the middle of megabyte bursts. */
+static void unicast_rekey_run(uint64_t seed, double loss)
+{
+	struct net_config cfg;
+	net_config_default(&cfg);
+	cfg.rekey_after_messages = 300;
+	cfg.reject_after_messages = 1500;
+	cfg.rekey_after_ms = 4000;
+	unicast_run_cfg(seed, loss, 150, 3, &cfg, "unicast-rekey");
 }
 
 Test(net_sim50, unicast_loss0, .timeout = 120)
@@ -346,6 +367,13 @@ Test(net_sim50, unicast_loss10, .timeout = 120)
 	unicast_run(2, 0.10, 200, 3);
 	for (uint64_t s = 200; tu_long() && s < 206; s++)
 		unicast_run(s, 0.10, 300, 4);
+}
+
+Test(net_sim50, unicast_rekey_storm, .timeout = 120)
+{
+	unicast_rekey_run(4, 0.10);
+	for (uint64_t s = 400; tu_long() && s < 406; s++)
+		unicast_rekey_run(s, (double)(s % 3) * 0.15);
 }
 
 Test(net_sim50, unicast_loss30, .timeout = 120)
@@ -815,12 +843,12 @@ static void chatter(struct sn_net *net, struct app *A, int rounds)
 static int moved_done(struct sn_net *net, void *ctx)
 {
 	for (int p = 1; p <= MPEERS; p++)
-		if (net->n[p].locator_seq_seen < 2)
+		if (net->n[p].locator_seq_seen < net->n[MOVER].loc.seq)
 			return 0;
 	return all_done(net, ctx);
 }
 
-static void mobility_run(uint64_t seed, double loss)
+static void mobility_run(uint64_t seed, double loss, int moves)
 {
 	struct sn_net net;
 	struct app A;
@@ -838,10 +866,12 @@ static void mobility_run(uint64_t seed, double loss)
 	cr_assert(sn_run_until(&net, net.now + 200000, 1000, all_done, &A));
 	uint64_t est0 = net.n[MOVER].established;
 	struct net_addr old = net.n[MOVER].addrs[0];
-	/* The move, in the middle of a conversation with every peer. */
-	chatter(&net, &A, 1);
-	sn_move(&net, MOVER);
-	cr_assert_eq(sn_announce(&net, MOVER), 0);
+	/* The moves, each in the middle of a conversation with every peer. */
+	for (int m = 0; m < moves; m++) {
+		chatter(&net, &A, 1);
+		sn_move(&net, MOVER);
+		cr_assert_eq(sn_announce(&net, MOVER), 0);
+	}
 	chatter(&net, &A, 2);
 	int done = sn_run_until(&net, net.now + 200000, 1000, moved_done, &A);
 	settle(&net, 5000);
@@ -860,16 +890,17 @@ static void mobility_run(uint64_t seed, double loss)
 		cr_assert(net_addr_equal(&info.addr, &net.n[MOVER].addrs[0]), "peer %d still sends to the old address", p);
 		cr_assert(!net_addr_equal(&info.addr, &old));
 		cr_assert(info.have_locator);
-		cr_assert_eq(info.locator.seq, 2, "peer %d has locator record %llu", p, (unsigned long long)info.locator.seq);
+		cr_assert_eq(info.locator.seq, 1 + (uint64_t)moves, "peer %d has locator record %llu", p,
+			     (unsigned long long)info.locator.seq);
 		cr_assert(net_addr_equal(&info.locator.addrs[0], &net.n[MOVER].addrs[0]));
-		cr_assert_eq(net.n[p].locator_seq_seen, 2, "peer %d was not told of the new record", p);
+		cr_assert_eq(net.n[p].locator_seq_seen, 1 + (uint64_t)moves, "peer %d was not told of the last record", p);
 		cr_assert_eq(net.n[p].closed, 0);
 		roams += net_endpoint_stat(net.n[p].ep, NET_STAT_ROAM);
 	}
 	cr_assert_geq(roams, MPEERS);
 	char extra[160];
-	snprintf(extra, sizeof extra, "%zu messages, node moved mid-run: %llu roams, %d peers hold its new record",
-		 count_msgs(&A, -1), (unsigned long long)roams, MPEERS);
+	snprintf(extra, sizeof extra, "%zu messages, node moved %d times mid-run: %llu roams, %d peers hold its last record",
+		 count_msgs(&A, -1), moves, (unsigned long long)roams, MPEERS);
 	summary(&net, "mobility", seed, loss, extra);
 	tu_report("net sim50 messages across a move", count_msgs(&A, -1));
 	sn_free(&net);
@@ -878,10 +909,10 @@ static void mobility_run(uint64_t seed, double loss)
 
 Test(net_sim50, mobility_roam_and_announce, .timeout = 120)
 {
-	mobility_run(41, 0);
-	mobility_run(42, 0.10);
-	for (uint64_t s = 4100; tu_long() && s < 4110; s++)
-		mobility_run(s, (double)(s % 3) * 0.1);
+	mobility_run(41, 0, 1);
+	mobility_run(42, 0.10, 2);
+	for (uint64_t s = 4100; tu_long() && s < 4112; s++)
+		mobility_run(s, (double)(s % 4) * 0.1, 1 + (int)(s % 2));
 }
 
 /* ---- f) handshake flood ------------------------------------------------------------- */
