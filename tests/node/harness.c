@@ -53,6 +53,12 @@ static uint8_t *dup(const uint8_t *p, size_t n)
 	return d;
 }
 
+static unsigned rnd(struct harness *h, unsigned n)
+{
+	h->rng = h->rng * 6364136223846793005ull + 1442695040888963407ull;
+	return n ? (unsigned)((h->rng >> 33) % n) : 0;
+}
+
 static int peer_for_sync(struct harness *h, int i)
 {
 	int best = -1;
@@ -139,13 +145,13 @@ static void carry_out(struct harness *h, int i, struct node_out *o)
 				                                  .len = a->len};
 			}
 			for (int j = 0; j < h->nn; j++)
-				if (j != i && h->nd[j].up)
-					q_push(h, (struct hmsg){.t = h->now + H_LAT_MS, .to = j, .from = i, .kind = 0,
+				if (j != i && h->nd[j].up && !(h->loss_pct && rnd(h, 100) < h->loss_pct))
+					q_push(h, (struct hmsg){.t = h->now + H_LAT_MS + rnd(h, h->jitter_ms), .to = j, .from = i, .kind = 0,
 					                        .topic = a->topic, .data = dup(a->data, a->len),
 					                        .len = a->len, .gen = h->nd[j].gen});
 		} else if (a->kind == NODE_ACT_SYNC) {
 			int p = peer_for_sync(h, i);
-			if (p < 0) {
+			if (p < 0 || (h->sync_fail_pct && rnd(h, 100) < h->sync_fail_pct)) {
 				q_push(h, (struct hmsg){.t = h->now + H_LAT_MS, .to = i, .from = i, .kind = 2,
 				                        .gen = x->gen});
 				continue;

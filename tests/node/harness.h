@@ -60,6 +60,10 @@ struct harness {
 	struct hmsg *rec;
 	size_t nrec, caprec;
 	int record;
+	/* network faults (0: none): gossip copies lost, extra random delay,
+	 * sync requests failing; drawn from rng, so runs stay deterministic */
+	unsigned loss_pct, jitter_ms, sync_fail_pct;
+	uint64_t rng;
 };
 
 void h_init(struct harness *h, uint64_t block_time_ms);
