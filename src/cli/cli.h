@@ -22,8 +22,15 @@ int cli_config(int argc, char **argv);
 int cli_chain(int argc, char **argv);
 int cli_rpc(int argc, char **argv);
 int cli_p2p(int argc, char **argv);        /* locator, ping over UDP (src/runtime) */
+int cli_p2p_host(int argc, char **argv);   /* p2p mesh|request through rt_host (p2p_mesh.c) */
 int cli_localnet(int argc, char **argv);   /* up/down/status of a loopback network */
 int cli_bench(int argc, char **argv);      /* load generators against running nodes */
+int cli_bootnode(int argc, char **argv);   /* transport-only bootnode (bootnode.c) */
+
+struct net_addr;
+/* Runs a bootnode with the host key of datadir on bind until SIGINT/SIGTERM;
+ * prints "bootnode <pk hex>@ip:port" on stdout. Returns the exit status. */
+int cli_bootnode_run(const char *datadir, const struct net_addr *bind);
 
 /* Reads a passphrase: the first line of path without its line end (keys.c;
  * no stdio buffer keeps a copy). Prints the problem and returns -1. */

@@ -15,6 +15,7 @@ static const struct cli_command commands[] = {
 	{"p2p", "print a locator record, ping a node over encrypted UDP", cli_p2p},
 	{"localnet", "start, stop and watch a whole network on 127.0.0.1", cli_localnet},
 	{"bench", "load generators against running nodes (bench tx)", cli_bench},
+	{"bootnode", "run a bootnode: nodes register and find each other through it", cli_bootnode},
 };
 #define N_COMMANDS (sizeof commands / sizeof commands[0])
 

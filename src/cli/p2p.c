@@ -35,7 +35,12 @@ static void usage(FILE *f)
 		"  ping --datadir D --listen IP:PORT --peer LOCATOR [--count N] [--size S] [--timeout T]\n"
 		"      send N messages of S bytes (<= %d) to the node of LOCATOR (hex, from\n"
 		"      `canon p2p locator`), one at a time; exit 0 only if every echo came back\n"
-		"      identical within T (default 30s). Prints sent, received, rtt p50/p99.\n",
+		"      identical within T (default 30s). Prints sent, received, rtt p50/p99.\n"
+		"  mesh --bootnodes LIST --datadir D [--publish N --expect M ...]\n"
+		"      join a gossip topic through bootnodes, publish, check every message\n"
+		"      of the others arrives once and intact (see canon p2p mesh --help)\n"
+		"  request --peer <pk hex>@ip:port [--proto P --count N --size S]\n"
+		"      stream requests to one node, echoes checked (see canon p2p request --help)\n",
 		NET_MAX_PAYLOAD);
 }
 
@@ -416,6 +421,8 @@ int cli_p2p(int argc, char **argv)
 		return cmd_locator(argc - 2, argv + 2);
 	if (!strcmp(argv[1], "ping"))
 		return cmd_ping(argc - 2, argv + 2);
+	if (!strcmp(argv[1], "mesh") || !strcmp(argv[1], "request"))
+		return cli_p2p_host(argc - 1, argv + 1);
 	fprintf(stderr, "canon p2p: unknown command '%s' (see canon p2p --help)\n", argv[1]);
 	return 2;
 }

@@ -201,7 +201,8 @@ uint64_t net_msg_peer_reserved(const struct net_msg *sm, uint32_t peer)
 
 static uint64_t srtt_of(const struct net_msg *sm, const struct upeer *p)
 {
-	return p->has_rtt ? p->srtt : sm->cfg.initial_rtt_ms;
+	uint64_t r = p->has_rtt ? p->srtt : sm->cfg.initial_rtt_ms;
+	return r < sm->cfg.min_rtt_ms ? sm->cfg.min_rtt_ms : r;
 }
 
 uint64_t net_msg_peer_srtt(const struct net_msg *sm, uint32_t peer)

@@ -86,6 +86,10 @@ struct net_msg_config {
 	uint32_t max_outgoing;         /* messages in flight, all peers (default 256) */
 	uint32_t dedup_window;         /* delivered ids remembered per peer (default 1024) */
 	uint64_t initial_rtt_ms;       /* RTT before any sample (default 200) */
+	uint64_t min_rtt_ms;           /* repair timing never assumes a smaller RTT (default 0):
+					* on loopback a sample is well below the time a busy
+					* receiver takes to be scheduled, and repairs sent that
+					* early are spurious */
 	uint64_t incoming_timeout_ms;  /* a partial message idle this long is dropped (default 30000) */
 	uint32_t overhead;             /* symbols beyond K in the first burst (default 2) */
 	uint64_t id_seed;              /* first message id (the driver picks it at random) */

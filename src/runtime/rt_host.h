@@ -42,6 +42,7 @@ struct rt_host_config {
 	double test_drop;               /* test-only: drop this fraction of datagrams both ways (0 = off);
 					 * CANON_TEST_DROP in the environment sets it when this is 0 */
 	struct cn_metrics *metrics;     /* may be NULL: else registers net metrics (peers, bytes, loss, rtt...) */
+	uint32_t gossip_fanout;         /* 0: gossip's default (6); eager-push peers per message */
 };
 
 struct rt_host_callbacks {
@@ -111,6 +112,12 @@ struct rt_host_stats {
 	uint64_t boot_registered;       /* OBSERVED answers received */
 	uint64_t boot_results;          /* records learned from lookups */
 	uint64_t refused_cooling;       /* sessions refused during a gossip cooldown */
+	uint64_t repair_symbols;        /* net_msg repair symbols sent */
+	uint64_t refused_incoming;      /* net_msg: partial messages refused (slots, memory) */
+	uint64_t msgs_failed;           /* net_msg messages that missed their deadline */
+	uint64_t handshakes;            /* session handshakes completed (incl. rekeys) */
+	uint64_t acks_out, acks_in, dup_symbols;   /* net_msg */
+	uint64_t gossip_ratelimited, gossip_disconnects, gossip_iwant_out;
 	size_t peers;
 	size_t boot_entries;            /* serve_bootnode: live entries in the table */
 };

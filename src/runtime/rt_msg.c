@@ -197,7 +197,8 @@ int rt_msg_start_opts(struct rt_msg *rm, uv_loop_t *loop, struct net_endpoint *e
 		rm->ids = NULL;
 		return -CN_ENOMEM;
 	}
-	struct net_msg_config cfg = {.max_peers = max_peers, .max_outgoing = opts ? opts->max_outgoing : 0};
+	struct net_msg_config cfg = {.max_peers = max_peers, .max_outgoing = opts ? opts->max_outgoing : 0,
+				     .min_rtt_ms = opts ? opts->min_rtt_ms : 0};
 	randombytes_buf(&cfg.id_seed, sizeof cfg.id_seed);
 	int rc = net_msg_new(&cfg, &rm->msg);
 	if (rc) {

@@ -63,6 +63,7 @@ int rt_msg_start(struct rt_msg *rm, uv_loop_t *loop, struct net_endpoint *ep,
 struct rt_msg_opts {
 	struct rt_net_opts net;       /* no signal handlers, test loss */
 	uint32_t max_outgoing;        /* net_msg messages in flight, all peers (net_msg's default) */
+	uint64_t min_rtt_ms;          /* net_msg's RTT floor for repair timing (0: none) */
 };
 int rt_msg_start_opts(struct rt_msg *rm, uv_loop_t *loop, struct net_endpoint *ep,
 		      const struct net_addr *bind_addr, uint32_t max_peers,
