@@ -73,6 +73,7 @@ struct node {
 	size_t npend, cappend;
 
 	/* catch-up */
+	int syncing;            /* applying a sync answer: old blocks, nothing to publish */
 	int sync_inflight;
 	uint64_t sync_sent_ms;
 	uint64_t best_peer;
@@ -701,7 +702,7 @@ static int act_deliver(struct node *n, const struct fbft_action *a, struct node_
 			return request_sync(n, out);
 		return 0;
 	}
-	if (rc == 1 && n->role == NODE_VALIDATOR) {
+	if (rc == 1 && n->role == NODE_VALIDATOR && !n->syncing) {
 		uint8_t *p;
 		size_t len;
 		if ((rc = cblock_encode(n, a->data, a->len, &a->cert, &p, &len)))
@@ -1194,7 +1195,9 @@ int node_sync_response(struct node *n, uint64_t now_ms, int err, const uint8_t *
 				break;
 			struct node_out tmp;
 			node_out_init(&tmp);
+			n->syncing = 1;
 			rc = apply_certified(n, blk, bl, &c, &tmp);
+			n->syncing = 0;
 			/* keep what the steps asked for (blocks to publish...) */
 			for (size_t k = 0; k < tmp.n && !rc; k++) {
 				if (tmp.a[k].kind == NODE_ACT_SYNC)
