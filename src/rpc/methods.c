@@ -1434,6 +1434,8 @@ static int m_sha3(struct rpc_call *c)
 	return 0;
 }
 
+static void endpoint_url(const struct rpc_handler *h, uint32_t shard, int ws, char *b, size_t cap);
+
 static int m_send_raw(struct rpc_call *c)
 {
 	int rc = arity(c, 1, 1);
@@ -1458,7 +1460,25 @@ static int m_send_raw(struct rpc_call *c)
 		free(raw);
 		return fail(c, RPC_E_SERVER, "rlp: %s", cn_strerror(rc));
 	}
+	/* A transaction for another shard of this network is refused here, with
+	 * the endpoint that takes it: the Harmony form names its shard, the
+	 * Ethereum form through its chain ID (base + shard). */
+	const struct netparams *np = c->h->np;
+	uint32_t want = c->h->shard;
+	if (tx.type == TX_HARMONY)
+		want = tx.shard_id;
+	else if (tx.chain_id >= np->eth_chain_id_base &&
+	         tx.chain_id - np->eth_chain_id_base < np->num_shards)
+		want = (uint32_t)(tx.chain_id - np->eth_chain_id_base);
 	tx_free(&tx);
+	if (want != c->h->shard && want < np->num_shards) {
+		char url[128];
+		endpoint_url(c->h, want, 0, url, sizeof url);
+		free(raw);
+		return fail(c, RPC_E_SERVER,
+		            "transaction is for shard %u, this node serves shard %u: send it to %s",
+		            want, c->h->shard, url);
+	}
 	if (!c->h->be.submit_tx) {
 		free(raw);
 		return fail(c, RPC_E_SERVER,
@@ -1535,16 +1555,28 @@ static int m_latest_header(struct rpc_call *c)
 	return 0;
 }
 
-static void endpoint(struct rpc_call *c, const char *scheme, uint32_t shard, int ws)
+static int public_net(const struct rpc_handler *h)
 {
-	const char *net = c->h->np->name;
-	char b[128];
-	if (!strcmp(net, "mainnet") || !strcmp(net, "testnet"))
-		snprintf(b, sizeof b, "%s://%s.s%u.%s.hmny.io", scheme, ws ? "ws" : "api", shard,
+	return !strcmp(h->np->name, "mainnet") || !strcmp(h->np->name, "testnet");
+}
+
+/* A shard's endpoint as hmy_getShardingStructure advertises it. */
+static void endpoint_url(const struct rpc_handler *h, uint32_t shard, int ws, char *b, size_t cap)
+{
+	const char *net = h->np->name;
+	const char *scheme = public_net(h) ? (ws ? "wss" : "https") : (ws ? "ws" : "http");
+	if (public_net(h))
+		snprintf(b, cap, "%s://%s.s%u.%s.hmny.io", scheme, ws ? "ws" : "api", shard,
 		         !strcmp(net, "mainnet") ? "t" : "b");
 	else
-		snprintf(b, sizeof b, "%s://127.0.0.1:%u", scheme,
+		snprintf(b, cap, "%s://127.0.0.1:%u", scheme,
 		         (unsigned)(ws ? rpc_default_ws_port(net, shard) : rpc_default_port(net, shard)));
+}
+
+static void endpoint(struct rpc_call *c, uint32_t shard, int ws)
+{
+	char b[128];
+	endpoint_url(c->h, shard, ws, b, sizeof b);
 	rpc_jw_str(c->w, b);
 }
 
@@ -1553,7 +1585,6 @@ static int m_sharding_structure(struct rpc_call *c)
 	int rc = arity(c, 0, 0);
 	if (rc)
 		return rc;
-	int pub = !strcmp(c->h->np->name, "mainnet") || !strcmp(c->h->np->name, "testnet");
 	rpc_jw_arr(c->w);
 	for (uint32_t s = 0; s < c->h->np->num_shards; s++) {
 		rpc_jw_obj(c->w);
@@ -1562,9 +1593,9 @@ static int m_sharding_structure(struct rpc_call *c)
 		rpc_jw_key(c->w, "shardID");
 		rpc_jw_u64(c->w, s);
 		rpc_jw_key(c->w, "http");
-		endpoint(c, pub ? "https" : "http", s, 0);
+		endpoint(c, s, 0);
 		rpc_jw_key(c->w, "ws");
-		endpoint(c, pub ? "wss" : "ws", s, 1);
+		endpoint(c, s, 1);
 		rpc_jw_obj_end(c->w);
 	}
 	rpc_jw_arr_end(c->w);

@@ -3,7 +3,8 @@
 // price from the node), sends it and waits for the receipt; the receipt,
 // the transaction and both balances must agree. Then the same Wallet sends
 // with a nonce already used and must get the error ethers recognises
-// (NONCE_EXPIRED, from go-ethereum's "nonce too low").
+// (NONCE_EXPIRED, from go-ethereum's "nonce too low"), and a transaction
+// signed for shard 1 is refused with a message naming its shard.
 //
 //   node rpc_ethers_send.mjs <url> <private key hex> <recipient 0x>
 import { JsonRpcProvider, Wallet, isError, parseEther } from "ethers";
@@ -50,6 +51,20 @@ try {
   check(isError(e, "NONCE_EXPIRED"), `reused nonce: wanted NONCE_EXPIRED, got ${e.code}: ${e.shortMessage || e.message}`);
 }
 
-console.log(`rpc_ethers_send: ok (tx ${tx.hash} in block ${receipt.blockNumber}, stale nonce -> NONCE_EXPIRED)`);
+// Signed for shard 1 (its Ethereum chain ID), sent to shard 0's endpoint:
+// refused with a message naming the shard the transaction is for.
+const net = await provider.getNetwork();
+const other = await wallet.signTransaction({
+  to, value: 1n, nonce: tx.nonce + 1, gasLimit: 21000n, gasPrice: tx.gasPrice, chainId: net.chainId + 1n, type: 0,
+});
+try {
+  await provider.send("eth_sendRawTransaction", [other]);
+  fail("a transaction for shard 1 was accepted by shard 0");
+} catch (e) {
+  const msg = e.error ? e.error.message : e.message;
+  check(/transaction is for shard 1, this node serves shard 0: send it to http/.test(msg), `other shard: ${msg}`);
+}
+
+console.log(`rpc_ethers_send: ok (tx ${tx.hash} in block ${receipt.blockNumber}, stale nonce -> NONCE_EXPIRED, other shard refused)`);
 provider.destroy();
 process.exit(0);

@@ -297,6 +297,31 @@ Test(rpc_methods, send_raw_without_pool_is_a_clear_error)
 	tx_free(&tx);
 }
 
+/* A transaction for another shard never reaches the pool: the answer names
+ * the endpoint of the shard it is for. */
+Test(rpc_methods, send_raw_for_another_shard_names_its_endpoint)
+{
+	uint8_t sk[32], a[20], *raw;
+	size_t len;
+	struct tx tx;
+	struct u256 v = u256_from_u64(5);
+	cr_assert_eq(chain_localnet_account(0, sk, a), 0);
+	cr_assert_eq(chain_sign_transfer(&tx, N.np, 1, 0, sk, 0, a, &v), 0);
+	cr_assert_eq(tx_encode(&tx, &raw, &len), 0);
+	char *hex = malloc(2 * len + 1), *params;
+	hex_encode(raw, len, hex);
+	cr_assert(asprintf(&params, "[\"0x%s\"]", hex) > 0);
+	json_t *r = tcall(N.h, "hmy_sendRawTransaction", params);
+	cr_assert_eq(terr_code(r), RPC_E_SERVER);
+	cr_assert_str_eq(terr_msg(r), "transaction is for shard 1, this node serves shard 0: "
+	                              "send it to http://127.0.0.1:9502");
+	json_decref(r);
+	free(params);
+	free(hex);
+	free(raw);
+	tx_free(&tx);
+}
+
 /* A pool stand-in: accepts nonce 99 txs, refuses the rest with geth's words. */
 static int fake_submit(void *ctx, const uint8_t *raw, size_t len, int eth_form, uint8_t hash[32],
                        char *msg, size_t cap)
