@@ -1530,6 +1530,7 @@ int net_endpoint_step(struct net_endpoint *ep, uint64_t now, const struct net_in
 		      struct net_out *out)
 {
 	int err = 0;
+	size_t first = out->n;
 	for (size_t i = 0; i < ep->ns && !err; i++)
 		err = service_session(ep, ep->s[i], now, out);
 	if (!err && in) {
@@ -1570,6 +1571,13 @@ int net_endpoint_step(struct net_endpoint *ep, uint64_t now, const struct net_in
 		if (!a)
 			return -CN_ENOMEM;
 		a->at_ms = d;
+		/* First among this step's actions: a driver that handles them in
+		 * order may step again from one of them (a delivery answered at
+		 * once), and the deadline that nested step arms is the newer one,
+		 * so ours must not come after it. */
+		struct net_action t = *a;
+		memmove(out->act + first + 1, out->act + first, (out->n - 1 - first) * sizeof *out->act);
+		out->act[first] = t;
 	}
 	ep->timer_armed = d;
 	return err;

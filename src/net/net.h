@@ -152,7 +152,10 @@ enum net_action_kind {
 	NET_ACT_ESTABLISHED,             /* first session keys with peer are confirmed */
 	NET_ACT_CLOSED,                  /* session with peer ended; reason is enum net_close_reason */
 	NET_ACT_PEER_LOCATOR,            /* peer announced a newer locator record (data = encoding) */
-	NET_ACT_TIMER,                   /* call step again at at_ms (replaces earlier timers) */
+	NET_ACT_TIMER,                   /* call step again at at_ms (replaces earlier timers);
+					  * first among a step's actions, so a driver that
+					  * handles them in order and steps again from one of
+					  * them ends with the newest deadline */
 };
 
 enum net_close_reason {

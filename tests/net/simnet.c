@@ -418,11 +418,8 @@ static int ep_step(struct sn_net *net, int i, const struct net_input *in)
 	int err = net_endpoint_step(x->ep, net->now, in, &out);
 	if (err && !x->step_err)
 		x->step_err = err;
-	/* The timer first: the actions below may step this endpoint again,
-	 * and the deadline those nested steps arm is the newer one. */
-	for (size_t k = 0; k < out.n; k++)
-		if (out.act[k].kind == NET_ACT_TIMER)
-			x->ep_timer = out.act[k].at_ms;
+	/* In order, as rt_net does: the endpoint puts its TIMER first, so a
+	 * nested step started from a later action arms the newer deadline. */
 	for (size_t k = 0; k < out.n; k++) {
 		const struct net_action *a = &out.act[k];
 		const uint8_t *d = net_action_data(&out, a);
@@ -457,6 +454,7 @@ static int ep_step(struct sn_net *net, int i, const struct net_input *in)
 			break;
 		}
 		case NET_ACT_TIMER:
+			x->ep_timer = a->at_ms;
 			break;
 		}
 	}
