@@ -19,8 +19,10 @@
  * 100, 150, 250, 500 ms, 1 s..., so a figure is only as fine as its bucket.
  *
  * Throughput is `canon bench tx`'s: transfers finalized per second from the
- * first submission to the last finalization, offered above the first gate
- * of 1,000 tx/s, through the shard's RPC node.
+ * first submission to the last finalization, through the shard's RPC node,
+ * offered for 15 s at 1,000 tx/s (the first gate) and at 1,300 tx/s; the
+ * better of the two is reported (an offer above what the pool and the
+ * blocks absorb ends in refusals and a lower figure, not a higher one).
  *
  * Each phase runs once (a localnet is too slow to start for BENCH_RUNS
  * repetitions); the whole bench takes about three minutes. */
@@ -223,26 +225,32 @@ int main(void)
 	bench_report("node", "finality_p50_ms_1s", p50, "ms");
 	bench_report("node", "finality_p99_ms_1s", p99, "ms");
 
-	/* Throughput on the last shard (not the beacon), 1 s blocks. */
-	char cmd[1024], line[512];
-	snprintf(cmd, sizeof cmd,
-	         "%s bench tx --dir %s --shard 1 --rate 1500 --duration 15s --drain 20s --conns 4 --bench 2>&1",
-	         canon, dir);
-	FILE *p = popen(cmd, "r");
-	int got = 0;
-	while (p && fgets(line, sizeof line, p)) {
-		if (!strncmp(line, "bench node/tx_per_s_shard ", 26)) {
-			bench_report("node", "tx_per_s_shard", strtod(line + 26, NULL), "tx/s");
-			got = 1;
-		} else {
+	/* Throughput on the last shard (not the beacon), 1 s blocks: offered at
+	 * the 1,000 tx/s gate, then above it; the better finalized rate counts. */
+	static const int rates[] = {1000, 1300};
+	double best = -1;
+	for (size_t r = 0; r < sizeof rates / sizeof rates[0]; r++) {
+		char cmd[1024], line[512];
+		snprintf(cmd, sizeof cmd,
+		         "%s bench tx --dir %s --shard 1 --rate %d --duration 15s --drain 20s --conns 4 --bench 2>&1",
+		         canon, dir, rates[r]);
+		FILE *p = popen(cmd, "r");
+		while (p && fgets(line, sizeof line, p)) {
 			fprintf(stderr, "  %s", line);
+			if (!strncmp(line, "bench node/tx_per_s_shard ", 26)) {
+				double v = strtod(line + 26, NULL);
+				if (v > best)
+					best = v;
+			}
 		}
+		if (p)
+			pclose(p);
+		sleep(3);   /* let the pool drain before the next rate */
 	}
-	if (p)
-		pclose(p);
-	if (!got) {
+	if (best < 0) {
 		fprintf(stderr, "bench node: canon bench tx gave no figure\n");
 		return 1;
 	}
+	bench_report("node", "tx_per_s_shard", best, "tx/s");
 	return 0;
 }
