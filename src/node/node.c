@@ -29,8 +29,8 @@
 #define NODE_MAX_FUTURE_S 60
 
 /* An input for the state machine that carrying out an action produced
- * (a verdict, a proposal, a synced block); stepped after the current batch
- * so that every batch's actions are carried out in order. */
+ * (a verdict, a proposal); stepped after the current batch so that every
+ * batch's actions are carried out in order. */
 struct pending {
 	int kind;
 	uint64_t height, view;
@@ -38,8 +38,6 @@ struct pending {
 	int ok;
 	uint8_t *data;
 	size_t len;
-	int has_cert;
-	struct fbft_cert cert;
 };
 
 struct txq_ent {
@@ -784,7 +782,7 @@ static int run(struct node *n, const struct fbft_input *first, struct node_out *
 		}
 		cur = n->pend[next++];
 		in = (struct fbft_input){.kind = cur.kind, .height = cur.height, .view = cur.view, .ok = cur.ok,
-		                         .data = cur.data, .len = cur.len, .cert = cur.has_cert ? &cur.cert : NULL};
+		                         .data = cur.data, .len = cur.len};
 		memcpy(in.hash, cur.hash, 32);
 	}
 	free(cur.data);
