@@ -89,8 +89,11 @@ int net_mcast_new(const struct net_mcast_config *cfg, struct net_mcast **out)
 	struct net_mcast_config *c = &sm->cfg;
 	if (!c->cp)
 		c->cp = 2;
+	/* As many as a sender may have in flight by default (max_outgoing):
+	 * a member that turns a message away neither decodes nor relays its
+	 * share, so an honest sender within its own limit must find room. */
 	if (!c->max_incoming)
-		c->max_incoming = 4;
+		c->max_incoming = 16;
 	if (!c->max_outgoing)
 		c->max_outgoing = 16;
 	if (!c->dedup_window)

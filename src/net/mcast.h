@@ -51,7 +51,8 @@ struct net_mcast_config {
 	uint32_t self;                 /* our index */
 	const uint8_t (*pks)[32];      /* n Ed25519 public keys (copied) */
 	const uint8_t *sk;             /* our 64-byte libsodium secret key (copied), NULL: receive only */
-	uint32_t max_incoming;         /* concurrent partial messages per sender (default 4) */
+	uint32_t max_incoming;         /* concurrent partial messages per sender (default 16,
+					* as many as max_outgoing lets a sender have) */
 	uint64_t sender_mem_cap;       /* decoder bytes per sender (default: one max message) */
 	uint32_t max_outgoing;         /* our messages in flight (default 16) */
 	uint32_t dedup_window;         /* delivered ids remembered per sender (default 256) */

@@ -489,6 +489,52 @@ static void mcast_run(uint64_t seed, double loss, int with_silent)
 	app_free(&A);
 }
 
+/* One sender with a burst of messages in flight at once (its own limit is
+ * 16): members must not turn the later ones away. With room for only 4
+ * partial messages per sender, members dropped the DIRECT symbols of the
+ * rest unrelayed and those messages crawled in on repair rounds alone
+ * (10 messages took 90 s instead of 5). */
+static void mcast_burst_run(uint64_t seed, double loss, int msgs)
+{
+	struct sn_net net;
+	struct app A;
+	app_init(&A, seed);
+	sn_init(&net, N, seed, NULL);
+	sn_faults(&net, 20, 30, loss, 0.02);
+	hook(&net, &A);
+	A.voting = 1;
+	int nodes[N];
+	pick_members(&A.r, 49, nodes);
+	int g = sn_group(&net, nodes, 49, 16, 0xb1);
+	roles(&net, &A, g, 1, 16);
+	for (int m = 0; m < msgs; m++)
+		multicast(&net, &A, g, 0, 20000 + (size_t)cn_prng_uniform(&A.r, 20000));
+	uint64_t t0 = net.now;
+	int done = sn_run_until(&net, net.now + 200000, 500, all_done, &A);
+	uint64_t took = net.now - t0;
+	settle(&net, 5000);
+	cr_assert(done, "seed %llu: a burst of %d multicasts did not complete", (unsigned long long)seed, msgs);
+	check_exactly_once(&net, &A);
+	check_nodes(&net);
+	cr_assert_eq(net_mcast_stats(net.n[nodes[1]].mc[g])->refused_busy, 0);
+	/* A few repair rounds at most, not dozens. */
+	cr_assert_lt(took, 20000 + (uint64_t)(100000 * loss), "a burst of %d took %.1f s", msgs, (double)took / 1000);
+	char extra[160];
+	snprintf(extra, sizeof extra, "burst of %d multicasts from one sender to 48 (16 silent), all decoded in %.1f s",
+		 msgs, (double)took / 1000);
+	summary(&net, "multicast-burst", seed, loss, extra);
+	tu_report("net sim50 multicast burst messages", (size_t)msgs);
+	sn_free(&net);
+	app_free(&A);
+}
+
+Test(net_sim50, multicast_burst_one_sender, .timeout = 120)
+{
+	mcast_burst_run(14, 0.10, 12);
+	for (uint64_t s = 1400; tu_long() && s < 1404; s++)
+		mcast_burst_run(s, (double)(s % 3) * 0.1, 16);
+}
+
 Test(net_sim50, multicast_loss0, .timeout = 120)
 {
 	mcast_run(11, 0, 0);
