@@ -490,6 +490,19 @@ static int session_idle_inbound(const struct session *s)
 	       !s->hs_running && !s->qn;
 }
 
+/* Half-open: an unknown key sent an initiation and we answered, but no
+ * packet under the new keys has come back (only "next" keys). Initiations
+ * from spoofed addresses leave exactly this behind, at up to load_threshold
+ * a second without any cookie, so when the table is full these must give
+ * way (oldest first, like a SYN queue) or the flood locks every newcomer out
+ * until the keys expire. A real initiator whose half-open state goes simply
+ * retries. */
+static int session_half_open(const struct session *s)
+{
+	return !s->have_locator && !s->cur.valid && !s->prev.valid && s->next.valid &&
+	       !s->hs_running && !s->qn;
+}
+
 static int session_new(struct net_endpoint *ep, const uint8_t pk[32], struct session **out)
 {
 	if (ep->ns >= ep->cfg.max_peers) {
@@ -501,8 +514,16 @@ static int session_new(struct net_endpoint *ep, const uint8_t pk[32], struct ses
 		while (i < ep->ns && !session_idle_inbound(ep->s[i]))
 			i++;
 		if (i == ep->ns) {
+			size_t old = ep->ns;
+			for (size_t j = 0; j < ep->ns; j++)
+				if (session_half_open(ep->s[j]) &&
+				    (old == ep->ns || ep->s[j]->next.created_ms < ep->s[old]->next.created_ms))
+					old = j;
+			/* Counted either way: the table was full. */
 			count(ep, NET_STAT_DROP_LIMIT);
-			return -CN_ELIMIT;
+			if (old == ep->ns)
+				return -CN_ELIMIT;
+			i = old;
 		}
 		session_free(ep->s[i]);
 		ep->s[i] = ep->s[--ep->ns];

@@ -967,6 +967,9 @@ Test(net_sim50, mobility_roam_and_announce, .timeout = 120)
 #define FPEERS 15
 #define NEWCOMER0 40
 #define NEWCOMERS 5
+#define LATECOMER0 45
+#define FLOOD_TABLE 256
+#define SLOW_PER_S 200
 
 static void mac1_fix(uint8_t *msg, const uint8_t pk[32])
 {
@@ -1018,7 +1021,11 @@ static void flood_run(uint64_t seed, int per_s, int seconds)
 	struct sn_net net;
 	struct app A;
 	app_init(&A, seed);
-	sn_init(&net, N, seed, NULL);
+	/* A small peer table, so that the slow flood below can fill it. */
+	struct net_config cfg;
+	net_config_default(&cfg);
+	cfg.max_peers = FLOOD_TABLE;
+	sn_init(&net, N, seed, &cfg);
 	sn_faults(&net, 15, 10, 0.02, 0.01);
 	hook(&net, &A);
 	for (int p = 1; p <= FPEERS; p++) {
@@ -1054,14 +1061,38 @@ static void flood_run(uint64_t seed, int per_s, int seconds)
 		if (t % 400 == 200 && t / 400 < NEWCOMERS)
 			cr_assert_eq(unicast(&net, &A, NEWCOMER0 + (int)(t / 400), TARGET, 2000, NULL), 0);
 	}
-	int done = sn_run_until(&net, net.now + 120000, 1000, all_done, &A);
-	settle(&net, 5000);
-	cr_assert(done, "seed %llu: traffic under a handshake flood did not complete", (unsigned long long)seed);
-	check_exactly_once(&net, &A);
-	check_nodes(&net);
+	sn_run(&net, t0 + (uint64_t)seconds * 1000 + 100);
 	struct net_endpoint *ep = net.n[TARGET].ep;
 	uint64_t cookies = net_endpoint_stat(ep, NET_STAT_COOKIE_SENT);
 	uint64_t dh = net_endpoint_stat(ep, NET_STAT_DH) - dh0;
+	/* Then a slow flood, under the cookie threshold: every initiation a
+	 * real one from a throwaway key, each leaving a half-open session,
+	 * more of them than the peer table holds. Latecomers still get in. */
+	t0 = net.now + 10;
+	uint64_t limit0 = net_endpoint_stat(net.n[TARGET].ep, NET_STAT_DROP_LIMIT);
+	int slow = SLOW_PER_S * 3;
+	for (int i = 0; i < slow; i++) {
+		uint8_t p[NET_INITIATION_LEN];
+		fresh_initiation(&net, &A.r, p);
+		struct net_addr from;
+		net_addr_v4(&from, 172, 31, (uint8_t)(i >> 8), (uint8_t)i, 2000);
+		sn_push(&net, &from, &net.n[TARGET].addrs[0], p, sizeof p, t0 + (uint64_t)i * 1000 / SLOW_PER_S);
+	}
+	for (uint64_t t = 0; t < 3000; t += 100) {
+		sn_run(&net, t0 + t);
+		int p = 1 + (int)cn_prng_uniform(&A.r, FPEERS);
+		cr_assert_eq(unicast(&net, &A, TARGET, p, pick_size(&A.r, 4 << 10), NULL), 0);
+		if (t % 600 == 300)
+			cr_assert_eq(unicast(&net, &A, LATECOMER0 + (int)(t / 600), TARGET, 1000, NULL), 0);
+	}
+	int done = sn_run_until(&net, net.now + 120000, 1000, all_done, &A);
+	settle(&net, 5000);
+	cr_assert(done, "seed %llu: traffic under a handshake flood did not complete", (unsigned long long)seed);
+	cr_assert_gt(net_endpoint_stat(net.n[TARGET].ep, NET_STAT_DROP_LIMIT), limit0, "the table filled up");
+	for (int c = 0; c < NEWCOMERS; c++)
+		cr_assert_geq(net.n[LATECOMER0 + c].established, 1, "latecomer %d locked out", c);
+	check_exactly_once(&net, &A);
+	check_nodes(&net);
 	cr_assert_eq(net.n[TARGET].closed, closed0, "the flood closed sessions");
 	/* Past load_threshold (256) initiations in a second, only cookie
 	 * holders cost a Diffie-Hellman: at most 256 per window get through. */
@@ -1075,12 +1106,13 @@ static void flood_run(uint64_t seed, int per_s, int seconds)
 		got_cookie += net_endpoint_stat(net.n[NEWCOMER0 + c].ep, NET_STAT_COOKIE_RECEIVED);
 	}
 	cr_assert_gt(got_cookie, 0, "newcomers got in through cookies");
-	char extra[200];
+	char extra[320];
 	snprintf(extra, sizeof extra,
-		 "%d spoofed initiations in %d s: %llu cookie replies, %llu DH at the target, %zu messages all delivered, "
-		 "%d newcomers in (%llu cookies used)",
-		 total, seconds, (unsigned long long)cookies, (unsigned long long)dh, count_msgs(&A, -1), NEWCOMERS,
-		 (unsigned long long)got_cookie);
+		 "%d spoofed initiations in %d s: %llu cookie replies, %llu DH at the target, %d newcomers in "
+		 "(%llu cookies used); then %d half-open handshakes against a %d-peer table, %d latecomers in; "
+		 "%zu messages all delivered",
+		 total, seconds, (unsigned long long)cookies, (unsigned long long)dh, NEWCOMERS,
+		 (unsigned long long)got_cookie, slow, FLOOD_TABLE, NEWCOMERS, count_msgs(&A, -1));
 	summary(&net, "flood", seed, 0.02, extra);
 	tu_report("net sim50 flood initiations", (size_t)total);
 	sn_free(&net);
