@@ -47,7 +47,7 @@
  * few partial messages per peer at a time (net_msg max_incoming, 8). */
 #define PEER_WINDOW_MSGS 16
 #define PEER_WINDOW_BYTES (256u << 10)
-#define RTT_FLOOR_MS 100
+#define RTT_FLOOR_MS 40
 
 struct hpeer {
 	int used;
@@ -1313,6 +1313,7 @@ int rt_host_start(struct rt_host **out, uv_loop_t *loop, const struct rt_host_co
 	 * included), got penalised and disconnected, and messages were lost. */
 	struct gossip_config gc = {.max_peers = h->table_peers, .fanout = cfg->gossip_fanout,
 				   .mcache_ms = 30000, .mcache_bytes = 256u << 20, .max_wants = 65536,
+				   .max_wants_per_peer = 8192, .dedup_entries = 65536, .iwant_timeout_ms = 2000,
 				   .msgs_per_s = 10000, .msgs_burst = 20000,
 				   .seed = cn_prng_next_u64(&h->rng),
 				   .validate = gossip_validate, .ctx = h};
