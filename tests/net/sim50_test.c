@@ -327,8 +327,39 @@ static void unicast_run_cfg(uint64_t seed, double loss, int msgs, int big, const
 	check_nodes(&net);
 	cr_assert_eq(sn_stat(&net, NET_STAT_DROP_AUTH) + sn_stat(&net, NET_STAT_DROP_MAC), 0);
 	cr_assert_gt(sn_stat(&net, NET_STAT_DROP_REPLAY), 0, "duplicated datagrams reach the replay window");
-	if (cfg)
+	if (cfg) {
 		cr_assert_gt(sn_stat(&net, NET_STAT_REKEY), 0);
+		/* Quiet long enough for every key to expire and every session to
+		 * close, then traffic again on old and new pairs: sessions start
+		 * over, nothing is delivered twice. */
+		uint64_t closed = 0;
+		sn_run(&net, net.now + cfg->reject_after_ms + 20000);
+		for (int i = 0; i < N; i++)
+			closed += net.n[i].closed;
+		cr_assert_gt(closed, 0);
+		size_t first = A.ne;
+		for (size_t m = 0; m < 60; m++) {
+			int a, b;
+			if (m % 2) {
+				a = A.e[cn_prng_uniform(&A.r, first)].from;
+				b = A.e[cn_prng_uniform(&A.r, first)].to;
+				if (a == b)
+					b = other(&A.r, N, a);
+			} else {
+				a = (int)cn_prng_uniform(&A.r, N);
+				b = other(&A.r, N, a);
+			}
+			cr_assert_eq(unicast(&net, &A, a, b, pick_size(&A.r, 64 << 10), NULL), 0);
+			if (m % 10 == 9)
+				sn_run(&net, net.now + 101);
+		}
+		done = sn_run_until(&net, net.now + 200000, 1000, all_done, &A);
+		settle(&net, 5000);
+		cr_assert(done, "seed %llu loss %.2f: traffic after the sessions expired did not complete",
+			  (unsigned long long)seed, loss);
+		check_exactly_once(&net, &A);
+		check_nodes(&net);
+	}
 	char extra[128];
 	snprintf(extra, sizeof extra, "%zu unicast messages, %.1f MB, each delivered once",
 		 count_msgs(&A, -1), (double)total_bytes(&A, -1) / 1e6);
