@@ -26,6 +26,7 @@ int cli_p2p_host(int argc, char **argv);   /* p2p mesh|request through rt_host (
 int cli_localnet(int argc, char **argv);   /* up/down/status of a loopback network */
 int cli_bench(int argc, char **argv);      /* load generators against running nodes */
 int cli_bootnode(int argc, char **argv);   /* transport-only bootnode (bootnode.c) */
+int cli_node(int argc, char **argv);       /* validator, full node or bootnode (node.c) */
 
 struct net_addr;
 /* Runs a bootnode with the host key of datadir on bind until SIGINT/SIGTERM;

@@ -12,6 +12,7 @@ static const struct cli_command commands[] = {
 	{"config", "print default or check harmony.conf-style TOML configs", cli_config},
 	{"chain", "init, inspect, export and import a chain database", cli_chain},
 	{"rpc", "serve JSON-RPC (eth_, hmy_, hmyv2_) from a chain database", cli_rpc},
+	{"node", "run a validator, a full (RPC) node or a bootnode", cli_node},
 	{"p2p", "print a locator record, ping a node over encrypted UDP", cli_p2p},
 	{"localnet", "start, stop and watch a whole network on 127.0.0.1", cli_localnet},
 	{"bench", "load generators against running nodes (bench tx)", cli_bench},
