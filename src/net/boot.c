@@ -282,10 +282,15 @@ static void get_topic(struct rd *r, char out[BOOT_TOPIC_MAX + 1])
 	const uint8_t *p = take(r, n);
 	if (!p)
 		return;
+	/* Byte by byte: a NUL inside would end the C string early and make
+	 * two encodings of one topic. */
+	for (uint8_t i = 0; i < n; i++)
+		if (p[i] < 0x21 || p[i] > 0x7e) {
+			r->err = -CN_EINVAL;
+			return;
+		}
 	memcpy(out, p, n);
 	out[n] = 0;
-	if (!boot_topic_valid(out))
-		r->err = -CN_EINVAL;
 }
 
 int boot_decode(const uint8_t *in, size_t len, struct boot_msg *m)
