@@ -11,6 +11,7 @@
 
 #include "base/err.h"
 #include "base/log.h"
+#include "base/metrics.h"
 #include "runtime/rt_host.h"
 #include "runtime/rt_net.h"
 
@@ -298,4 +299,73 @@ Test(rt_host, bad_config)
 	uv_run(&loop, UV_RUN_DEFAULT);
 	cr_assert_eq(uv_loop_close(&loop), 0);
 	cr_assert_eq(system("rm -rf build/host-test-bad"), 0);
+}
+
+/* Node 1 rejects everything node 0 publishes: node 0's gossip score falls
+ * below the threshold, node 1 closes the session and refuses it during the
+ * cooldown; the metrics registry sees peers and traffic. */
+static enum gossip_verdict reject_all(void *ctx, const char *topic, const uint8_t from[32], const uint8_t *data,
+				      size_t len)
+{
+	return GOSSIP_REJECT;
+}
+
+static struct rt_host *watch;
+static size_t watch_peers_below;
+static int peers_dropped(struct world *w)
+{
+	return rt_host_peer_count(watch) < watch_peers_below;
+}
+
+Test(rt_host, bad_peer_disconnected_and_metrics, .timeout = 60)
+{
+	struct world *w = calloc(1, sizeof *w);
+	memset(w, 0, sizeof *w);
+	cn_log_set_verbosity(CN_LOG_ERROR);
+	cr_assert_eq(uv_loop_init(&w->loop), 0);
+	for (int i = 0; i <= NODES; i++)
+		snprintf(w->dir[i], sizeof w->dir[i], "build/host-test.%d.b%d", (int)getpid(), i);
+	struct cn_metrics *reg;
+	cr_assert_eq(cn_metrics_new(&reg), 0);
+	struct rt_host_config bc = {.datadir = w->dir[NODES], .serve_bootnode = 1};
+	rt_addr_parse("127.0.0.1:0", &bc.bind);
+	cr_assert_eq(rt_host_start(&w->boot, &w->loop, &bc, NULL, NULL), 0);
+	rt_host_address(w->boot, w->boot_addr, sizeof w->boot_addr);
+	const char *boots[] = {w->boot_addr};
+	for (int i = 0; i < NODES; i++) {
+		struct rt_host_config c = {.datadir = w->dir[i], .bootnodes = boots, .n_bootnodes = 1,
+					   .metrics = i == 1 ? reg : NULL};
+		rt_addr_parse("127.0.0.1:0", &c.bind);
+		struct rt_host_callbacks cb = {.deliver = deliver, .validate = i == 1 ? reject_all : NULL};
+		cr_assert_eq(rt_host_start(&w->n[i].h, &w->loop, &c, &cb, &w->n[i]), 0);
+		cr_assert_eq(rt_host_subscribe(w->n[i].h, "canon/test/0/tx"), 0);
+	}
+	cr_assert(run_until(w, meshed, 15000));
+	size_t before = rt_host_peer_count(w->n[1].h);
+	cr_assert_eq(before, NODES - 1);
+	for (int k = 0; k < 8; k++) {
+		uint8_t d[64];
+		randombytes_buf(d, sizeof d);
+		cr_assert_eq(rt_host_publish(w->n[0].h, "canon/test/0/tx", d, sizeof d), 0);
+	}
+	watch = w->n[1].h;
+	watch_peers_below = before;
+	cr_assert(run_until(w, peers_dropped, 10000), "node 1 kept the rejected peer");
+	struct rt_host_stats st;
+	rt_host_stats(w->n[1].h, &st);
+	cr_assert_geq(st.gossip_disconnects, 1);
+	/* Node 2 accepted them all (it validates nothing). */
+	cr_assert_eq(w->n[1].delivered, 0);
+
+	run_until(w, meshed, 200); /* a tick refreshes the metrics */
+	char *text;
+	size_t len;
+	cr_assert_eq(cn_metrics_format(reg, &text, &len), 0);
+	cr_assert(strstr(text, "canon_net_peers "), "%s", text);
+	cr_assert(strstr(text, "canon_net_bytes_total{dir=\"in\"}"));
+	cr_assert(strstr(text, "canon_net_events_total"));
+	free(text);
+	teardown(w);
+	cn_metrics_free(reg);
+	free(w);
 }
