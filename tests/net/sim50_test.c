@@ -279,6 +279,16 @@ static void summary(struct sn_net *net, const char *what, uint64_t seed, double 
 		extra ? ", " : "", extra ? extra : "");
 }
 
+/* Extra seeds per scenario: n under make test-long, or CANON_SIM50_SEEDS
+ * (a soak: CANON_SIM50_SEEDS=100 build/tests/net --filter net_sim50.*). */
+static uint64_t more_seeds(uint64_t n)
+{
+	const char *e = getenv("CANON_SIM50_SEEDS");
+	if (e && *e)
+		return strtoull(e, NULL, 10);
+	return tu_long() ? n : 0;
+}
+
 static void hook(struct sn_net *net, struct app *A)
 {
 	net->hooks.deliver = on_deliver;
@@ -389,28 +399,28 @@ static void unicast_rekey_run(uint64_t seed, double loss)
 Test(net_sim50, unicast_loss0, .timeout = 120)
 {
 	unicast_run(1, 0, 200, 3);
-	for (uint64_t s = 100; tu_long() && s < 106; s++)
+	for (uint64_t s = 100; s < 100 + more_seeds(6); s++)
 		unicast_run(s, 0, 300, 4);
 }
 
 Test(net_sim50, unicast_loss10, .timeout = 120)
 {
 	unicast_run(2, 0.10, 200, 3);
-	for (uint64_t s = 200; tu_long() && s < 206; s++)
+	for (uint64_t s = 200; s < 200 + more_seeds(6); s++)
 		unicast_run(s, 0.10, 300, 4);
 }
 
 Test(net_sim50, unicast_rekey_storm, .timeout = 120)
 {
 	unicast_rekey_run(4, 0.10);
-	for (uint64_t s = 400; tu_long() && s < 406; s++)
+	for (uint64_t s = 400; s < 400 + more_seeds(6); s++)
 		unicast_rekey_run(s, (double)(s % 3) * 0.15);
 }
 
 Test(net_sim50, unicast_loss30, .timeout = 120)
 {
 	unicast_run(3, 0.30, 200, 3);
-	for (uint64_t s = 300; tu_long() && s < 306; s++)
+	for (uint64_t s = 300; s < 300 + more_seeds(6); s++)
 		unicast_run(s, 0.30, 300, 4);
 }
 
@@ -510,6 +520,14 @@ static void mcast_run(uint64_t seed, double loss, int with_silent)
 	cr_assert_eq(MSTAT(&net, &A, 0, failed_msgs), 0);
 	for (int i = 0; i < N; i++)
 		cr_assert_eq(net.n[i].mcast_nonmember + net.n[i].mcast_unknown_group, 0);
+	/* Once idle past incoming_timeout_ms (30 s), members hold nothing for
+	 * any sender, decoded or not. */
+	sn_run(&net, net.now + 31000);
+	for (int g = 0; g < net.ng; g++)
+		for (uint32_t m = 0; m < net.g[g].n; m++)
+			for (uint32_t p = 0; p < net.g[g].n; p++)
+				cr_assert_eq(net_mcast_sender_reserved(net.n[net.g[g].node[m]].mc[g], p), 0,
+					     "group %d member %u still holds memory for sender %u", g, m, p);
 	char extra[160];
 	snprintf(extra, sizeof extra, "%zu multicasts to 24/49/37 members, %u silent, %llu relays, %llu repair symbols",
 		 count_msgs(&A, 0) + count_msgs(&A, 1) + count_msgs(&A, 2), silent_total,
@@ -562,28 +580,28 @@ static void mcast_burst_run(uint64_t seed, double loss, int msgs)
 Test(net_sim50, multicast_burst_one_sender, .timeout = 120)
 {
 	mcast_burst_run(14, 0.10, 12);
-	for (uint64_t s = 1400; tu_long() && s < 1404; s++)
+	for (uint64_t s = 1400; s < 1400 + more_seeds(4); s++)
 		mcast_burst_run(s, (double)(s % 3) * 0.1, 16);
 }
 
 Test(net_sim50, multicast_loss0, .timeout = 120)
 {
 	mcast_run(11, 0, 0);
-	for (uint64_t s = 1100; tu_long() && s < 1104; s++)
+	for (uint64_t s = 1100; s < 1100 + more_seeds(4); s++)
 		mcast_run(s, 0, s & 1);
 }
 
 Test(net_sim50, multicast_silent_loss10, .timeout = 120)
 {
 	mcast_run(12, 0.10, 1);
-	for (uint64_t s = 1200; tu_long() && s < 1204; s++)
+	for (uint64_t s = 1200; s < 1200 + more_seeds(4); s++)
 		mcast_run(s, 0.10, s & 1);
 }
 
 Test(net_sim50, multicast_silent_loss30, .timeout = 120)
 {
 	mcast_run(13, 0.30, 1);
-	for (uint64_t s = 1300; tu_long() && s < 1304; s++)
+	for (uint64_t s = 1300; s < 1300 + more_seeds(4); s++)
 		mcast_run(s, 0.30, s & 1);
 }
 
@@ -762,7 +780,7 @@ static void forged_run(uint64_t seed, double loss)
 Test(net_sim50, forged_tampered_nonmember_symbols, .timeout = 120)
 {
 	forged_run(21, 0);
-	for (uint64_t s = 2100; tu_long() && s < 2106; s++)
+	for (uint64_t s = 2100; s < 2100 + more_seeds(6); s++)
 		forged_run(s, s & 1 ? 0.1 : 0);
 }
 
@@ -895,7 +913,7 @@ static void replay_run(uint64_t seed, double loss)
 Test(net_sim50, replayed_datagrams_dropped, .timeout = 120)
 {
 	replay_run(31, 0.05);
-	for (uint64_t s = 3100; tu_long() && s < 3106; s++)
+	for (uint64_t s = 3100; s < 3100 + more_seeds(6); s++)
 		replay_run(s, s & 1 ? 0.2 : 0);
 }
 
@@ -988,7 +1006,7 @@ Test(net_sim50, mobility_roam_and_announce, .timeout = 120)
 {
 	mobility_run(41, 0, 1);
 	mobility_run(42, 0.10, 2);
-	for (uint64_t s = 4100; tu_long() && s < 4112; s++)
+	for (uint64_t s = 4100; s < 4100 + more_seeds(12); s++)
 		mobility_run(s, (double)(s % 4) * 0.1, 1 + (int)(s % 2));
 }
 
@@ -1153,7 +1171,7 @@ static void flood_run(uint64_t seed, int per_s, int seconds)
 Test(net_sim50, handshake_flood, .timeout = 120)
 {
 	flood_run(51, 2000, 3);
-	for (uint64_t s = 5100; tu_long() && s < 5104; s++)
+	for (uint64_t s = 5100; s < 5100 + more_seeds(4); s++)
 		flood_run(s, 4000, 4);
 }
 
@@ -1227,6 +1245,6 @@ Test(net_sim50, multihoming_path_switch, .timeout = 120)
 {
 	multihome_run(61, 0);
 	multihome_run(62, 0.10);
-	for (uint64_t s = 6100; tu_long() && s < 6110; s++)
+	for (uint64_t s = 6100; s < 6100 + more_seeds(10); s++)
 		multihome_run(s, (double)(s % 3) * 0.1);
 }
