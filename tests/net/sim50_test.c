@@ -4,10 +4,12 @@
  *
  *   a) unicast between random pairs, 1 B .. 256 KiB and a few 1 MiB, at 0,
  *      10 and 30 % loss: every message delivered exactly once, every
- *      sender told SENT;
+ *      sender told SENT; also under a rekey storm, and after every
+ *      session expired;
  *   b) multicast from several senders to groups of 24..49, with and
- *      without k silent members: every honest member decodes once, the
- *      members' unicast votes tell the sender its quorum;
+ *      without k silent members, and a burst from one sender: every
+ *      honest member decodes once, the members' unicast votes tell the
+ *      sender its quorum;
  *   c) tampered, forged and non-member multicast symbols: counted, never
  *      delivered, the right peers struck;
  *   d) every datagram a node received, replayed later (also from spoofed
@@ -19,8 +21,10 @@
  *      still get in;
  *   g) a multihomed node loses its first address: peers switch paths.
  *
- * Each scenario runs a few seeds in `make test` and many more under
- * `make test-long`, and prints one summary line per run. */
+ * Each scenario runs a few seeds in `make test` and more under `make
+ * test-long` (or CANON_SIM50_SEEDS), and prints one summary line per run.
+ * Several of these found bugs in src/net; the focused regression tests are
+ * announce_test.c, path_test.c, timer_test.c and halfopen_test.c. */
 #include <criterion/criterion.h>
 #include <sodium.h>
 #include <stddef.h>

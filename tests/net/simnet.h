@@ -10,7 +10,8 @@
  * a closed session resets the peer's partial messages, and the payloads a
  * session delivers are routed by their first byte (0x01/0x02 net_msg,
  * 0x11/0x12 multicast, the group found by the id in the payload and the
- * member by the session's node ID).
+ * member by the session's node ID), and a step's actions are handled in
+ * order, stepping again from inside as rt_net's callbacks do.
  *
  * The network carries datagrams between addresses with a base latency,
  * uniform jitter (which reorders), and per-packet loss and duplication from
