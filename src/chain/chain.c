@@ -122,20 +122,26 @@ static int cx_list_encode(const struct cx_receipt *c, size_t n, uint32_t to, uin
 
 static void num_key(uint8_t k[8], uint64_t n) { store_be64(k, n); }
 
+/* With the sender when the insert recovered it (STORE_TXLOOKUP_SENDER_LEN):
+ * RPC answers a receipt's "from" without an ECDSA recovery. */
 static int put_lookup(struct store_txn *t, const uint8_t txh[32], const uint8_t bh[32],
-                      uint64_t number, uint32_t index)
+                      uint64_t number, uint32_t index, const uint8_t *sender)
 {
-	uint8_t v[44];
+	uint8_t v[STORE_TXLOOKUP_SENDER_LEN];
 	memcpy(v, bh, 32);
 	store_be64(v + 32, number);
 	store_be32(v + 40, index);
-	return store_put(t, STORE_TXLOOKUP, txh, 32, v, sizeof v);
+	if (sender)
+		memcpy(v + STORE_TXLOOKUP_LEN, sender, CORE_ADDR_LEN);
+	return store_put(t, STORE_TXLOOKUP, txh, 32, v,
+	                 sender ? STORE_TXLOOKUP_SENDER_LEN : STORE_TXLOOKUP_LEN);
 }
 
 /* Everything one block adds besides its state: header, body, receipts,
  * lookups, outgoing CX receipts, canonical index and head pointer. */
 static int write_block(struct store_txn *t, const struct block *b, const uint8_t hash[32],
-                       const uint8_t (*hashes)[32], const struct receipt *r, size_t nr, const struct cx_receipt *cx, size_t ncx)
+                       const uint8_t (*hashes)[32], const uint8_t (*senders)[CORE_ADDR_LEN],
+                       const struct receipt *r, size_t nr, const struct cx_receipt *cx, size_t ncx)
 {
 	uint8_t *p = NULL;
 	size_t len;
@@ -162,9 +168,11 @@ static int write_block(struct store_txn *t, const struct block *b, const uint8_t
 			hp = hashes[i];
 		else if ((rc = tx_hash(&b->txs[i], h)))
 			return rc;
+		const uint8_t *from = senders ? senders[i] : NULL;
 		if ((rc = tx_eth_hash(&b->txs[i], eh)) ||
-		    (rc = put_lookup(t, hp, hash, b->header.number, (uint32_t)i)) ||
-		    (memcmp(hp, eh, 32) && (rc = put_lookup(t, eh, hash, b->header.number, (uint32_t)i))))
+		    (rc = put_lookup(t, hp, hash, b->header.number, (uint32_t)i, from)) ||
+		    (memcmp(hp, eh, 32) &&
+		     (rc = put_lookup(t, eh, hash, b->header.number, (uint32_t)i, from))))
 			return rc;
 	}
 	/* One record per destination shard, in ascending shard order. */
@@ -262,7 +270,7 @@ int chain_init(struct store *st, const struct chain_genesis *g, uint8_t hash[COR
 		if ((rc = store_put(t, STORE_SHARD_STATES, ek, 8, p, len)))
 			goto out;
 	}
-	if ((rc = header_hash(h, hash)) || (rc = write_block(t, &b, hash, NULL, NULL, 0, NULL, 0)))
+	if ((rc = header_hash(h, hash)) || (rc = write_block(t, &b, hash, NULL, NULL, NULL, 0, NULL, 0)))
 		goto out;
 	uint8_t sh[4];
 	store_be32(sh, g->shard);
@@ -560,7 +568,9 @@ int chain_insert_sealed(struct chain *c, const struct block *b, const uint8_t *s
 		goto fail;
 	}
 	if ((rc = state_commit(c->state, root)) ||
-	    (rc = write_block(t, b, hash, (const uint8_t(*)[32])hashes, x.receipts, x.nreceipts, x.cx, x.ncx)))
+	    (rc = write_block(t, b, hash, (const uint8_t(*)[32])hashes,
+	                            (const uint8_t(*)[CORE_ADDR_LEN])senders, x.receipts, x.nreceipts,
+	                            x.cx, x.ncx)))
 		goto fail;
 	if (seal) {
 		uint8_t sk[sizeof CHAIN_META_SEAL - 1 + 8];

@@ -138,7 +138,7 @@ static int lookup(struct store_txn *t, const uint8_t txh[32], uint8_t bh[32], ui
 	int rc = store_get(t, STORE_TXLOOKUP, txh, 32, &v, &len);
 	if (rc)
 		return rc;
-	if (len != 44)
+	if (len != STORE_TXLOOKUP_LEN && len != STORE_TXLOOKUP_SENDER_LEN)
 		return -CN_EINVAL;
 	memcpy(bh, v, 32);
 	*number = load_be64(v + 32);

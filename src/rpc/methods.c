@@ -782,9 +782,10 @@ static int tx_of_block(struct rpc_call *c, const uint8_t hash[32], uint32_t inde
 }
 
 /* The sender and both hashes of a transaction, through the handler's
- * cache keyed by the hash the caller looked it up by: recovery was three
- * quarters of a receipt's cost and the two hashes re-encode the
- * transaction, while clients poll the same receipt until it appears. */
+ * cache keyed by the hash the caller looked it up by: the two hashes
+ * re-encode the transaction and, for blocks stored without senders,
+ * recovery was three quarters of a receipt's cost, while clients poll the
+ * same receipt until it appears. */
 static int cached_tx_info(struct rpc_call *c, const uint8_t txh[32], const struct tx *tx,
                           uint8_t from[20], int *have_from, uint8_t hmy[32], uint8_t eth[32])
 {
@@ -805,7 +806,9 @@ static int cached_tx_info(struct rpc_call *c, const uint8_t txh[32], const struc
 	int rc;
 	if ((rc = tx_hash(tx, hmy)) || (rc = tx_eth_hash(tx, eth)))
 		return rc;
-	*have_from = tx_sender(tx, from) == 0;
+	/* src/chain stores the sender it recovered at insert with the lookup
+	 * record; older records have none and cost a recovery. */
+	*have_from = store_txlookup_sender(c->t, txh, from) == 0 || tx_sender(tx, from) == 0;
 	if (!*have_from)
 		memset(from, 0, 20);
 	pthread_mutex_lock(&h->senders_mu);

@@ -70,12 +70,31 @@ int store_txlookup_get(struct store_txn *t, const uint8_t tx_hash[STORE_HASH_LEN
                        uint8_t block_hash[STORE_HASH_LEN], uint64_t *number, uint32_t *index)
 {
 	const uint8_t *v;
-	int err = get_exact(t, STORE_TXLOOKUP, tx_hash, STORE_HASH_LEN, &v, STORE_TXLOOKUP_LEN);
+	size_t vl;
+	int err = store_get(t, STORE_TXLOOKUP, tx_hash, STORE_HASH_LEN, &v, &vl);
 	if (err)
 		return err;
+	if (vl != STORE_TXLOOKUP_LEN && vl != STORE_TXLOOKUP_SENDER_LEN)
+		return -CN_EINVAL;
 	memcpy(block_hash, v, STORE_HASH_LEN);
 	*number = load_be64(v + 32);
 	*index = load_be32(v + 40);
+	return 0;
+}
+
+int store_txlookup_sender(struct store_txn *t, const uint8_t tx_hash[STORE_HASH_LEN],
+                          uint8_t sender[20])
+{
+	const uint8_t *v;
+	size_t vl;
+	int err = store_get(t, STORE_TXLOOKUP, tx_hash, STORE_HASH_LEN, &v, &vl);
+	if (err)
+		return err;
+	if (vl == STORE_TXLOOKUP_LEN)
+		return -CN_ENOTFOUND;
+	if (vl != STORE_TXLOOKUP_SENDER_LEN)
+		return -CN_EINVAL;
+	memcpy(sender, v + STORE_TXLOOKUP_LEN, 20);
 	return 0;
 }
 

@@ -125,6 +125,7 @@ int store_count(struct store_txn *t, enum store_db db, size_t *count);
 
 #define STORE_HASH_LEN 32
 #define STORE_TXLOOKUP_LEN 44     /* block hash, number (BE8), index (BE4) */
+#define STORE_TXLOOKUP_SENDER_LEN 64  /* the same and the sender (20 bytes) */
 
 /* Key of a (shard, number) record: shard BE4 || number BE8. Used by
  * STORE_CX_OUT (destination shard), STORE_CX_SPENT (source shard) and
@@ -144,6 +145,10 @@ int store_txlookup_put(struct store_txn *t, const uint8_t tx_hash[STORE_HASH_LEN
                        const uint8_t block_hash[STORE_HASH_LEN], uint64_t number, uint32_t index);
 int store_txlookup_get(struct store_txn *t, const uint8_t tx_hash[STORE_HASH_LEN],
                        uint8_t block_hash[STORE_HASH_LEN], uint64_t *number, uint32_t *index);
+/* The sender src/chain stored with the lookup (blocks inserted before it
+ * did so have none: -CN_ENOTFOUND, as for an unknown hash). */
+int store_txlookup_sender(struct store_txn *t, const uint8_t tx_hash[STORE_HASH_LEN],
+                          uint8_t sender[20]);
 
 /* Named 32-byte pointers in STORE_META ("head_block", "head_header", …).
  * Names are 1..64 bytes; -CN_EINVAL otherwise. */

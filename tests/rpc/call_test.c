@@ -111,3 +111,46 @@ Test(rpc_call, receipt_sender_cache)
 	}
 	block_free(&b);
 }
+
+/* src/chain stores each tx's sender with its lookup records; a database
+ * written before that (44-byte records, rewritten here) still answers the
+ * same "from" through recovery. */
+Test(rpc_call, receipt_sender_stored_or_recovered)
+{
+	struct block b;
+	uint8_t h[32], eh[32], from[20], stored[20], bh[32];
+	char p[100], want[43] = "0x";
+	cr_assert_eq(chain_block_at(N.c, 2, &b), 0);
+	cr_assert_eq(tx_hash(&b.txs[1], h), 0);
+	cr_assert_eq(tx_eth_hash(&b.txs[1], eh), 0);
+	cr_assert_eq(tx_sender(&b.txs[1], from), 0);
+	hex_encode(from, 20, want + 2);
+	struct store_txn *t;
+	cr_assert_eq(store_begin(N.st, 0, &t), 0);
+	cr_assert_eq(store_txlookup_sender(t, h, stored), 0);
+	cr_assert_eq(memcmp(stored, from, 20), 0);
+	cr_assert_eq(store_txlookup_sender(t, eh, stored), 0);
+	cr_assert_eq(memcmp(stored, from, 20), 0);
+	store_abort(t);
+	/* the old layout, under the Ethereum hash */
+	cr_assert_eq(chain_hash_at(N.c, 2, bh), 0);
+	cr_assert_eq(store_begin(N.st, 1, &t), 0);
+	cr_assert_eq(store_txlookup_put(t, eh, bh, 2, 1), 0);
+	cr_assert_eq(store_commit(t), 0);
+	cr_assert_eq(store_begin(N.st, 0, &t), 0);
+	cr_assert_eq(store_txlookup_sender(t, eh, stored), -CN_ENOTFOUND);
+	store_abort(t);
+	struct rpc_handler *fresh;   /* an empty sender cache */
+	cr_assert_eq(rpc_handler_new(&fresh, N.st, N.np, 0, NULL, NULL, NULL), 0);
+	p[0] = '[', p[1] = '"', p[2] = '0', p[3] = 'x';
+	hex_encode(eh, 32, p + 4);
+	strcpy(p + 68, "\"]");
+	json_t *resp = tcall(fresh, "eth_getTransactionReceipt", p);
+	const char *f = json_string_value(json_object_get(json_object_get(resp, "result"), "from"));
+	cr_assert_not_null(f, "%s", json_dumps(resp, 0));
+	cr_assert_eq(strcasecmp(f, want), 0, "%s != %s", f, want);
+	cr_assert_str_eq(json_string_value(json_object_get(json_object_get(resp, "result"), "transactionIndex")), "0x1");
+	json_decref(resp);
+	rpc_handler_free(fresh);
+	block_free(&b);
+}
