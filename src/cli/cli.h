@@ -36,5 +36,8 @@ int cli_bootnode_run(const char *datadir, const struct net_addr *bind);
 /* Reads a passphrase: the first line of path without its line end (keys.c;
  * no stdio buffer keeps a copy). Prints the problem and returns -1. */
 int cli_pass_file(const char *path, char *buf, size_t cap, size_t *len);
+/* Asks for a passphrase on the terminal with echo off; -1 when stdin is
+ * not a terminal or reading fails. */
+int cli_pass_prompt(const char *prompt, char *buf, size_t cap, size_t *len);
 
 #endif

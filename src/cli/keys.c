@@ -177,6 +177,21 @@ static int pass_prompt_once(const char *prompt, struct pass *p)
 	return 0;
 }
 
+int cli_pass_prompt(const char *prompt, char *buf, size_t cap, size_t *len)
+{
+	struct pass p;
+	if (!isatty(STDIN_FILENO) || pass_prompt_once(prompt, &p) != 0)
+		return -1;
+	if (p.len >= cap) {
+		pass_wipe(&p);
+		return -1;
+	}
+	memcpy(buf, p.buf, p.len + 1);
+	*len = p.len;
+	pass_wipe(&p);
+	return 0;
+}
+
 /* Gets the passphrase from --passphrase-file or the terminal. A new key's
  * passphrase is asked twice: a typo there would lock the key away. */
 static int pass_get(const char *file, int confirm, struct pass *p)

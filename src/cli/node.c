@@ -246,6 +246,18 @@ static int shard_of_keys(const char *network, const struct netparams *np, const 
 	return -1;
 }
 
+/* From here a SIGINT or SIGTERM waits until rt_node_run has its handlers
+ * and then stops the node cleanly (exit 0). Not before the passphrase is
+ * read: Ctrl-C at the prompt ends the command at once. */
+static void hold_stop_signals(void)
+{
+	sigset_t sigs;
+	sigemptyset(&sigs);
+	sigaddset(&sigs, SIGINT);
+	sigaddset(&sigs, SIGTERM);
+	pthread_sigmask(SIG_BLOCK, &sigs, NULL);
+}
+
 static int decrypt_keys(const struct cn_config *c, struct keyset *ks,
 			uint8_t (*raw)[KEYFILE_SIZE + 1], const size_t *raw_len)
 {
@@ -253,14 +265,24 @@ static int decrypt_keys(const struct cn_config *c, struct keyset *ks,
 	size_t pass_len = 0;
 	pass[0] = 0;
 	if (c->bls_keys.pass_enabled) {
-		if (!c->bls_keys.pass_file[0]) {
-			fprintf(stderr, "canon node: the BLS keys need a passphrase: give --bls.pass.file F "
-					"(or BLSKeys.PassFile)\n");
+		/* PassSrcType: file, prompt, or auto (the file if one is named,
+		 * else the terminal), as Harmony reads it. */
+		const char *src = c->bls_keys.pass_src_type;
+		int use_file = !strcmp(src, "file") || (!strcmp(src, "auto") && c->bls_keys.pass_file[0]);
+		if (use_file && !c->bls_keys.pass_file[0]) {
+			fprintf(stderr, "canon node: BLSKeys.PassSrcType is file but no file is named: give "
+					"--bls.pass.file F\n");
 			return -1;
 		}
-		if (cli_pass_file(c->bls_keys.pass_file, pass, sizeof pass, &pass_len))
+		if (use_file && cli_pass_file(c->bls_keys.pass_file, pass, sizeof pass, &pass_len))
 			return -1;
+		if (!use_file && cli_pass_prompt("BLS key passphrase: ", pass, sizeof pass, &pass_len)) {
+			fprintf(stderr, "canon node: the BLS keys need a passphrase: give --bls.pass.file F "
+					"(stdin is not a terminal to ask on)\n");
+			return -1;
+		}
 	}
+	hold_stop_signals();
 	int bad = 0;
 	for (size_t i = 0; i < ks->n && !bad; i++) {
 		const char *why = NULL;
@@ -473,13 +495,6 @@ int cli_node(int argc, char **argv)
 	if (bootnode)
 		return run_bootnode(&cfg);
 
-	/* From here a SIGINT or SIGTERM waits until rt_node_run has its
-	 * handlers, and then stops the node cleanly (exit 0). */
-	sigset_t sigs;
-	sigemptyset(&sigs);
-	sigaddset(&sigs, SIGINT);
-	sigaddset(&sigs, SIGTERM);
-	pthread_sigmask(SIG_BLOCK, &sigs, NULL);
 	if (sodium_init() < 0) {
 		fprintf(stderr, "canon node: libsodium failed to initialise\n");
 		return 1;
@@ -490,6 +505,7 @@ int cli_node(int argc, char **argv)
 	}
 	bytes_wipe(raw, sizeof raw);
 
+	hold_stop_signals();
 	static struct rt_node_config rc_cfg;
 	memset(&rc_cfg, 0, sizeof rc_cfg);
 	rc_cfg.node.datadir = cfg.general.data_dir;

@@ -32,7 +32,7 @@ check "keys bls localnet: needs --shard and --index" 2 "$canon" keys bls localne
 node_says() {
 	local want=$1 text=$2; shift 2
 	local out rc
-	out=$(timeout 20 "$@" 2>&1); rc=$?
+	out=$(timeout 20 "$@" </dev/null 2>&1); rc=$?
 	[ "$rc" = "$want" ] && grep -qF -- "$text" <<<"$out" || { echo "exit $rc: $out" | head -5; false; }
 }
 check "node: unknown flag" 0 node_says 2 "unknown flag --bogus" "$canon" node --bogus
