@@ -254,6 +254,14 @@ if node_wait_heights $((node_max + 3)) 40; then node_ok=0; else node_ok=1; node_
 check "after the restart the shard finalizes 3 more blocks" 0 test $node_ok = 0
 node_stop_all; node_rc=$?
 check "SIGTERM after the restart: exit 0" 0 test $node_rc = 0
+# --run bootnode serves the same bootnode as `canon bootnode`.
+"$canon" node --run bootnode --datadir "$node_run/boot2" --p2p.port $((nb + 9)) >"$node_run/boot2.out" 2>&1 &
+node_boot2=$!
+for _ in $(seq 50); do grep -q '^bootnode ' "$node_run/boot2.out" && break; sleep 0.1; done
+check "node --run bootnode announces its address" 0 grep -Eq "^bootnode [0-9a-f]{64}@127.0.0.1:$((nb + 9))\$" "$node_run/boot2.out"
+kill -TERM $node_boot2 2>/dev/null
+wait $node_boot2
+check "node --run bootnode exits 0 on SIGTERM" 0 test $? = 0
 kill -TERM $node_boot_pid 2>/dev/null
 wait $node_boot_pid
 check "bootnode exits 0 on SIGTERM" 0 test $? = 0
