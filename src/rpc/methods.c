@@ -1563,6 +1563,19 @@ static int public_net(const struct rpc_handler *h)
 	return !strcmp(h->np->name, "mainnet") || !strcmp(h->np->name, "testnet");
 }
 
+/* A shard's port on this machine: localnet's shards sit 2 ports apart
+ * from a base (9500, 9800, plus any offset), so they are found from the
+ * port this server bound; elsewhere, and without a server, the defaults. */
+static unsigned shard_port(const struct rpc_handler *h, uint32_t shard, int ws)
+{
+	const char *net = h->np->name;
+	unsigned own = ws ? h->ws_port : h->http_port;
+	if (own && !strcmp(net, "localnet") && own >= 2u * h->shard &&
+	    own - 2u * h->shard + 2u * shard <= 65535)
+		return own - 2u * h->shard + 2u * shard;
+	return ws ? rpc_default_ws_port(net, shard) : rpc_default_port(net, shard);
+}
+
 /* A shard's endpoint as hmy_getShardingStructure advertises it. */
 static void endpoint_url(const struct rpc_handler *h, uint32_t shard, int ws, char *b, size_t cap)
 {
@@ -1572,8 +1585,7 @@ static void endpoint_url(const struct rpc_handler *h, uint32_t shard, int ws, ch
 		snprintf(b, cap, "%s://%s.s%u.%s.hmny.io", scheme, ws ? "ws" : "api", shard,
 		         !strcmp(net, "mainnet") ? "t" : "b");
 	else
-		snprintf(b, cap, "%s://127.0.0.1:%u", scheme,
-		         (unsigned)(ws ? rpc_default_ws_port(net, shard) : rpc_default_port(net, shard)));
+		snprintf(b, cap, "%s://127.0.0.1:%u", scheme, (unsigned)shard_port(h, shard, ws));
 }
 
 static void endpoint(struct rpc_call *c, uint32_t shard, int ws)

@@ -19,6 +19,10 @@ struct rpc_handler {
 	struct rpc_limits lim;
 	struct rpc_backend be;
 	uint64_t start_unix;            /* for hmy_getNodeMetadata */
+	/* The ports the server bound (0: not behind a server). On localnet
+	 * the other shards' endpoints are advertised relative to them, so a
+	 * localnet moved by a port offset still names the right ports. */
+	uint16_t http_port, ws_port;
 	struct cn_metrics *metrics;
 	struct cn_metric *m_req, *m_err, *m_lat;
 	/* Children per method, created up front so that a call updates atomics

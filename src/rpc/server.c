@@ -366,6 +366,9 @@ int rpc_server_start(struct rpc_server **out, struct store *st, const struct net
 		di = MHD_get_daemon_info(s->dws, MHD_DAEMON_INFO_BIND_PORT);
 		s->ws_port = di ? di->port : s->cfg.ws_port;
 	}
+	/* Before any request can be served, so no reader sees a torn value. */
+	s->h->http_port = s->port;
+	s->h->ws_port = s->ws_port;
 	*out = s;
 	return 0;
 fail:

@@ -306,3 +306,31 @@ Test(rpc_server, readers_while_the_writer_inserts)
 	expect_block_number_is(rpc_server_port(s), "0x7");
 	rpc_server_stop(s);
 }
+
+/* On localnet the other shards' endpoints are advertised relative to the
+ * ports this server bound (shards sit 2 ports apart), so a localnet moved
+ * by a port offset names the right ports; the refusal of another shard's
+ * transaction uses the same endpoint. */
+Test(rpc_server, sharding_structure_follows_the_bound_ports)
+{
+	struct rpc_server_config cfg = {.ws_listen = 1};
+	struct rpc_server *s = start(&cfg);
+	unsigned hp = rpc_server_port(s), wp = rpc_server_ws_port(s);
+	struct thttp r;
+	cr_assert_eq(thttp_post(rpc_server_port(s), NULL,
+	                        "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"hmy_getShardingStructure\"}", &r), 0);
+	json_t *j = json_loads(r.body, 0, NULL);
+	json_t *a = json_object_get(j, "result");
+	cr_assert_eq(json_array_size(a), N.np->num_shards, "%s", r.body);
+	for (size_t i = 0; i < json_array_size(a); i++) {
+		char want[64];
+		json_t *e = json_array_get(a, i);
+		snprintf(want, sizeof want, "http://127.0.0.1:%u", hp + 2 * (unsigned)i);
+		cr_assert_str_eq(json_string_value(json_object_get(e, "http")), want);
+		snprintf(want, sizeof want, "ws://127.0.0.1:%u", wp + 2 * (unsigned)i);
+		cr_assert_str_eq(json_string_value(json_object_get(e, "ws")), want);
+	}
+	json_decref(j);
+	thttp_free(&r);
+	rpc_server_stop(s);
+}
