@@ -141,14 +141,16 @@ test-long: test
 # RPC node each) in ./localnet, then its status every 2 s. Ctrl-C stops the
 # network (data stays; `make run` or ./canon localnet up resumes it). To keep
 # it running in the background use ./canon localnet up / status / down.
-# LOCALNET_ARGS passes options to `localnet up` (e.g. --block-time 1s).
+# LOCALNET_DIR moves it; LOCALNET_ARGS passes options to `localnet up`
+# (e.g. --block-time 1s or --port-offset 1000).
+LOCALNET_DIR ?= localnet
 LOCALNET_ARGS ?=
 run: deps all
-	./$(BIN) localnet up $(LOCALNET_ARGS)
-	@echo "following ./$(BIN) localnet status every 2 s; Ctrl-C stops the localnet (data stays in ./localnet)"
-	@trap 'echo; ./$(BIN) localnet down; exit 0' INT TERM; \
+	./$(BIN) localnet up --dir $(LOCALNET_DIR) $(LOCALNET_ARGS)
+	@echo "following ./$(BIN) localnet status every 2 s; Ctrl-C stops the localnet (data stays in $(LOCALNET_DIR))"
+	@trap 'echo; ./$(BIN) localnet down --dir $(LOCALNET_DIR); exit 0' INT TERM; \
 	while sleep 2; do \
-	  if [ -t 1 ]; then printf '\033[H\033[2J'; fi; date '+%T'; ./$(BIN) localnet status; \
+	  if [ -t 1 ]; then printf '\033[H\033[2J'; fi; date '+%T'; ./$(BIN) localnet status --dir $(LOCALNET_DIR); \
 	done
 
 # ---- benchmarks ------------------------------------------------------------
