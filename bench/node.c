@@ -23,6 +23,9 @@
  * offered for 15 s at 1,000 tx/s (the first gate) and at 1,300 tx/s; the
  * better of the two is reported (an offer above what the pool and the
  * blocks absorb ends in refusals and a lower figure, not a higher one).
+ * tx_per_s_shard counts from the first submission (so it includes the
+ * second or so before the first block); tx_per_s_shard_steady counts what
+ * the blocks after the first carried, from the first to the last block.
  *
  * Each phase runs once (a localnet is too slow to start for BENCH_RUNS
  * repetitions); the whole bench takes about three minutes. */
@@ -228,7 +231,7 @@ int main(void)
 	/* Throughput on the last shard (not the beacon), 1 s blocks: offered at
 	 * the 1,000 tx/s gate, then above it; the better finalized rate counts. */
 	static const int rates[] = {1000, 1300};
-	double best = -1;
+	double best = -1, best_steady = -1;
 	for (size_t r = 0; r < sizeof rates / sizeof rates[0]; r++) {
 		char cmd[1024], line[512];
 		snprintf(cmd, sizeof cmd,
@@ -241,6 +244,10 @@ int main(void)
 				double v = strtod(line + 26, NULL);
 				if (v > best)
 					best = v;
+			} else if (!strncmp(line, "bench node/tx_per_s_shard_steady ", 33)) {
+				double v = strtod(line + 33, NULL);
+				if (v > best_steady)
+					best_steady = v;
 			}
 		}
 		if (p)
@@ -252,5 +259,6 @@ int main(void)
 		return 1;
 	}
 	bench_report("node", "tx_per_s_shard", best, "tx/s");
+	bench_report("node", "tx_per_s_shard_steady", best_steady, "tx/s");
 	return 0;
 }

@@ -687,8 +687,12 @@ static int cmd_up(struct ln *ln, uint64_t wait_ms)
 				        ln->procs[i].name, WIFEXITED(ws) ? "status" : "signal",
 				        WIFEXITED(ws) ? WEXITSTATUS(ws) : WTERMSIG(ws));
 				log_tail(ln, &ln->procs[i], 20);
-				fprintf(stderr, "canon localnet: stopping the others\n");
-				stop_all(ln, 10000, 1);
+				/* A fresh start that failed leaves nothing behind; a
+				 * restart of some processes leaves the others running. */
+				if (!nrun) {
+					fprintf(stderr, "canon localnet: stopping the others\n");
+					stop_all(ln, 10000, 1);
+				}
 				return 1;
 			}
 		}
