@@ -20,7 +20,15 @@ check "bench tx nothing listening" 1 "$canon" bench tx --rpc http://127.0.0.1:1 
 # by 1000 so that a `make run` localnet on the default ports is left alone.
 ln_long=${CANON_TEST_LONG:-0}
 ln_dir=$(mktemp -d "${TMPDIR:-/tmp}/canon-localnet.XXXXXX")
-ln_off=1000 ln_bt=1
+ln_bt=1
+# The first port offset (1000, 3000, ...) none of whose ports is in use, so
+# that another localnet on this machine (make run, other tests) is left alone.
+ln_port_busy() { # offset
+	ss -Htlun 2>/dev/null | awk '{print $5}' | sed 's/.*://' | awk -v o="$1" '
+		($1 >= 19000 + o && $1 < 19400 + o) || ($1 >= 9500 + o && $1 < 9510 + o) ||
+		($1 >= 9800 + o && $1 < 9810 + o) { busy = 1 } END { exit !busy }'
+}
+for ln_off in 1000 3000 5000 7000 9000 11000; do ln_port_busy $ln_off || break; done
 ln_vct=4        # the node's default view-change timeout for 1 s blocks: max(4 x block time, 4 s)
 if [ "$ln_long" = 1 ]; then ln_blocks=20 ln_kills=10 ln_window=20; else ln_blocks=8 ln_kills=3 ln_window=8; fi
 ln_cleanup() {
