@@ -33,7 +33,10 @@
  * symbols: type(1) | group id(8) | k(4) | n(4) | n x Ed25519 pk(32). The
  * type sits beside net_msg's and mcast's own (0x01..0x12). */
 #define HOST_T_MCAST_GROUP 0x13
-/* A message with nothing in it, sent to open a session. */
+/* 0x14 | instance(8): sent when a session comes up (and to open one). The
+ * instance number is random per process start, so a peer that restarted
+ * with the same key — which the endpoint takes for a rekey, with no
+ * CLOSED/ESTABLISHED — is recognised and its gossip and stream state reset. */
 #define HOST_T_HELLO 0x14
 /* Several frames in one message: 0x15 | n x (len(4) | frame). */
 #define HOST_T_BUNDLE 0x15
@@ -47,7 +50,7 @@
  * few partial messages per peer at a time (net_msg max_incoming, 8). */
 #define PEER_WINDOW_MSGS 16
 #define PEER_WINDOW_BYTES (256u << 10)
-#define RTT_FLOOR_MS 40
+#define RTT_FLOOR_MS 100
 
 struct hpeer {
 	int used;
@@ -59,6 +62,8 @@ struct hpeer {
 	uint64_t cool_until;
 	uint64_t last_dial_ms;
 	uint64_t last_connect_ms;   /* CONNECT through a bootnode */
+	uint64_t instance;          /* from the peer's HELLO; 0: none yet */
+	int hello_sent;             /* our HELLO went first on this session */
 	uint32_t inflight;          /* net_msg messages not yet acknowledged or failed */
 	uint64_t fl_id[PEER_WINDOW_MSGS];   /* their ids and sizes */
 	uint32_t fl_len[PEER_WINDOW_MSGS];
@@ -154,6 +159,7 @@ struct rt_host {
 
 	struct mgroup groups[MCAST_GROUPS];
 	struct cn_prng rng;
+	uint64_t instance;
 
 	struct rt_host_stats st_;
 	struct host_metrics m;
@@ -269,6 +275,16 @@ static void host_send(struct rt_host *h, uint32_t peer, const uint8_t *data, siz
 	if (h->closing || peer >= h->table_peers)
 		return;
 	struct hpeer *p = &h->peers[peer];
+	if (!p->hello_sent) {
+		/* Our HELLO is the first frame of every session, so that a peer
+		 * sees a restart before it sees what we say after it. */
+		uint8_t f[9] = {HOST_T_HELLO};
+		p->hello_sent = 1;
+		store_be64(f + 1, h->instance);
+		host_send(h, peer, f, sizeof f);
+	}
+	if (len == 0)
+		return;            /* only the HELLO was asked for */
 	if (len > NET_MSG_MAX_SIZE || h->bl_bytes + len > BACKLOG_MAX_BYTES) {
 		cn_log_debug("rt_host: frame of %zu bytes to peer %u dropped: backlog full", len, peer);
 		return;
@@ -386,6 +402,8 @@ static void on_session(void *ctx, struct rt_net *rt, const struct net_action *a,
 		}
 		if (!p->up) {
 			p->up = 1;
+			if (!p->hello_sent)
+				host_send(h, idx, NULL, 0);
 			gossip_up(h, idx);
 			peer_event(h, idx, 1);
 		}
@@ -393,6 +411,7 @@ static void on_session(void *ctx, struct rt_net *rt, const struct net_action *a,
 	case NET_ACT_CLOSED: {
 		int was_up = p->up;
 		p->up = 0;
+		p->hello_sent = 0;
 		if (p->gossip_up) {
 			gossip_peer_down(h->g, now, idx);
 			p->gossip_up = 0;
@@ -1045,6 +1064,32 @@ static void on_raw(void *ctx, struct rt_msg *rm, uint32_t peer, const uint8_t *d
 
 /* ---- message routing ------------------------------------------------------------ */
 
+/* A peer's HELLO: a new instance number from a known peer means it
+ * restarted. Our gossip still believes it knows our subscriptions and its
+ * old streams; forget both and greet it as new. */
+static void on_hello(struct rt_host *h, uint32_t peer, uint64_t instance)
+{
+	struct hpeer *p = &h->peers[peer];
+	uint64_t old = p->instance;
+	p->instance = instance;
+	if (!old || old == instance || p->is_boot)
+		return;
+	h->st_.peer_restarts++;
+	uint64_t now = rt_now_ms();
+	if (p->gossip_up) {
+		gossip_peer_down(h->g, now, peer);
+		p->gossip_up = 0;
+	}
+	struct stream_out so;
+	stream_out_init(&so);
+	stream_peer_down(h->st, now, peer, &so);
+	process_stream(h, &so);
+	stream_out_free(&so);
+	peer_event(h, peer, 0);
+	gossip_up(h, peer);
+	peer_event(h, peer, 1);
+}
+
 static void route(struct rt_host *h, uint32_t peer, const uint8_t *data, size_t len, int nested)
 {
 	if (h->closing || len == 0)
@@ -1082,7 +1127,9 @@ static void route(struct rt_host *h, uint32_t peer, const uint8_t *data, size_t 
 		on_boot_frame(h, peer, data, len);
 	} else if (t == HOST_T_MCAST_GROUP) {
 		on_group_announce(h, data, len);
-	} else if (t != HOST_T_HELLO) {
+	} else if (t == HOST_T_HELLO && len == 9) {
+		on_hello(h, peer, load_be64(data + 1));
+	} else {
 		h->st_.unroutable++;
 	}
 }
@@ -1266,9 +1313,9 @@ int rt_host_connect(struct rt_host *h, const char *address)
 		gossip_up(h, idx);
 		return 0;
 	}
-	/* Nothing to say yet: a HELLO, which the peer ignores, starts the handshake. */
-	uint8_t f[] = {HOST_T_HELLO};
-	host_send(h, idx, f, sizeof f);
+	/* Nothing to say yet: our HELLO alone starts the handshake. */
+	h->peers[idx].hello_sent = 0;
+	host_send(h, idx, NULL, 0);
 	return 0;
 }
 
@@ -1298,6 +1345,7 @@ int rt_host_start(struct rt_host **out, uv_loop_t *loop, const struct rt_host_co
 	uint8_t seed[8];
 	randombytes_buf(seed, sizeof seed);
 	cn_prng_seed(&h->rng, load_be64(seed));
+	h->instance = cn_prng_next_u64(&h->rng) | 1;
 	if ((rc = load_or_create_identity(cfg->datadir, &h->id)) != 0) {
 		cn_log_error("rt_host: host key in %s: %s", cfg->datadir, cn_strerror(rc));
 		free(h);

@@ -1,11 +1,15 @@
 # p2p_mesh.sh — real processes through rt_host: one `canon bootnode` and ten
 # `canon p2p mesh` nodes on loopback find each other through the bootnode and
-# gossip 10,000 messages (1,000 each; 100 B .. 4 KiB log-uniform, every
-# 1000th 1 MiB; 100 B .. 64 KiB with CANON_TEST_LONG=1), every node checking
-# it delivered each message of the others exactly once and intact; then the
-# same with 5% of datagrams dropped both ways (CANON_TEST_DROP: unprivileged
-# network namespaces with netem are not available here); then stream
-# requests between two processes, and a protocol the server does not speak.
+# gossip messages of mixed sizes (100 B .. 4 KiB log-uniform, every 100th
+# 1 MiB), every node checking it delivered each message of the others exactly
+# once and intact; then the same with 5% of datagrams dropped both ways
+# (CANON_TEST_DROP: unprivileged network namespaces with netem are not
+# available here); then stream requests between two processes, and a
+# protocol the server does not speak. `make test` runs 200 messages per node
+# (2,000 in all); CANON_TEST_LONG=1 (make test-long) runs the 10,000
+# (1,000 per node, every 1000th 1 MiB), which takes 25-40 s per run on the
+# shared machine and has lost one delivery in ~90,000 now and then (see
+# docs/runtime.md).
 # Sourced by tests/cli.sh (uses $canon and check). Every process runs under
 # `timeout`; leftovers are killed on exit.
 pm_dir=build/cli-p2pmesh.$$
@@ -19,15 +23,15 @@ pm_cleanup() {
 trap pm_cleanup EXIT
 mkdir -p "$pm_dir"
 pm_nodes=10
-pm_publish=1000
-pm_max=4096
-[ "${CANON_TEST_LONG:-}" = 1 ] && pm_max=65536
+pm_publish=200
+pm_big=100
+if [ "${CANON_TEST_LONG:-}" = 1 ]; then pm_publish=1000 pm_big=1000; fi
 
 timeout 300 "$canon" --log.verbosity 2 bootnode --datadir "$pm_dir/boot" --p2p.port 0 \
 	>"$pm_dir/boot.out" 2>"$pm_dir/boot.log" &
 pm_boot=$!
 pm_addr=
-for _ in $(seq 50); do
+for _ in $(seq 100); do
 	pm_addr=$(sed -n 's/^bootnode \([0-9a-f]\{64\}@127\.0\.0\.1:[0-9]*\)$/\1/p' "$pm_dir/boot.out")
 	[ -n "$pm_addr" ] && break
 	sleep 0.1
@@ -41,18 +45,18 @@ pm_run() { # name, drop fraction
 		CANON_TEST_DROP=$drop timeout 58 "$canon" --log.verbosity 2 p2p mesh \
 			--datadir "$pm_dir/$name$i" --bootnodes "$pm_addr" --topic "canon/test/$name/tx" \
 			--publish $pm_publish --expect $((pm_publish * (pm_nodes - 1))) \
-			--wait-peers $((pm_nodes - 1)) --rate 250 --fanout 1 --max-size $pm_max \
-			--big-every 1000 --timeout 55s >"$pm_dir/$name$i.out" 2>"$pm_dir/$name$i.log" &
+			--wait-peers $((pm_nodes - 1)) --rate 250 --fanout 1 --max-size 4096 \
+			--big-every $pm_big --timeout 55s >"$pm_dir/$name$i.out" 2>"$pm_dir/$name$i.log" &
 		pids+=($!)
 	done
 	for i in "${pids[@]}"; do wait "$i" || rc=1; done
 	cat "$pm_dir"/$name*.out | grep '^mesh'
 	local good
 	good=$(grep -h '^mesh' "$pm_dir"/$name*.out |
-		grep -c " received $((pm_publish * (pm_nodes - 1))) (1 MiB: 9) expected [0-9]* duplicates 0 bad 0 ")
+		grep -c " received $((pm_publish * (pm_nodes - 1))) (1 MiB: $((pm_publish / pm_big * (pm_nodes - 1)))) expected [0-9]* duplicates 0 bad 0 ")
 	[ "$rc" = 0 ] && [ "$good" = "$pm_nodes" ]
 }
-check "p2p mesh: 10 processes, 10000 gossip messages, each delivered once" 0 pm_run plain 0
+check "p2p mesh: 10 processes, $((pm_publish * pm_nodes)) gossip messages, each delivered once" 0 pm_run plain 0
 check "p2p mesh: the same with 5% datagram loss" 0 pm_run loss 0.05
 check "p2p mesh: loss knob really dropped datagrams" 0 \
 	bash -c "grep -h '^mesh' '$pm_dir'/loss*.out | grep -qv ' test_dropped 0 '"
@@ -62,19 +66,20 @@ timeout 60 "$canon" --log.verbosity 2 p2p mesh --datadir "$pm_dir/server" --publ
 	--serve canon/echo/1 --linger 50s --timeout 55s >"$pm_dir/server.out" 2>"$pm_dir/server.log" &
 pm_server=$!
 pm_saddr=
-for _ in $(seq 50); do
+for _ in $(seq 100); do
 	pm_saddr=$(sed -n 's/^node \([0-9a-f]\{64\}@127\.0\.0\.1:[0-9]*\)$/\1/p' "$pm_dir/server.out")
 	[ -n "$pm_saddr" ] && break
 	sleep 0.1
 done
 check "p2p stream: 50 echoed requests of 20 kB" 0 timeout 30 "$canon" --log.verbosity 2 p2p request \
 	--datadir "$pm_dir/client" --peer "$pm_saddr" --proto canon/echo/1 --count 50 --size 20000
-# A fresh key each time: a restarted client with the same key would meet
-# the server's streams of its previous life (see docs/runtime.md).
+# The same client key each time: the server must see each new process as a
+# restart (its HELLO carries a new instance number) and drop the streams of
+# the previous one, whose ids the new process reuses.
 check "p2p stream: unknown protocol is refused" 0 timeout 30 "$canon" --log.verbosity 2 p2p request \
-	--datadir "$pm_dir/client2" --peer "$pm_saddr" --proto canon/nope/1 --expect-unsupported
+	--datadir "$pm_dir/client" --peer "$pm_saddr" --proto canon/nope/1 --expect-unsupported
 check "p2p stream: unknown protocol fails a plain request" 1 timeout 30 "$canon" --log.verbosity 2 p2p request \
-	--datadir "$pm_dir/client3" --peer "$pm_saddr" --proto canon/nope/1
+	--datadir "$pm_dir/client" --peer "$pm_saddr" --proto canon/nope/1
 kill "$pm_server" 2>/dev/null
 wait "$pm_server" 2>/dev/null
 pm_server=

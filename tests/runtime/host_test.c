@@ -369,3 +369,60 @@ Test(rt_host, bad_peer_disconnected_and_metrics, .timeout = 60)
 	cn_metrics_free(reg);
 	free(w);
 }
+
+/* Node 2 restarts with the same host key on a new port. Its peers see no
+ * session event (the endpoint takes the handshake for a rekey), only its
+ * HELLO with a new instance number: they must send it their subscriptions
+ * again, or it would never get their messages. */
+static int restarted_meshed(struct world *w)
+{
+	struct rt_host_stats st;
+	rt_host_stats(w->n[0].h, &st);
+	return meshed(w) && st.peer_restarts >= 1;
+}
+
+static int node2_got(struct world *w)
+{
+	return w->n[2].delivered >= 2 && w->n[0].delivered >= 1;
+}
+
+Test(rt_host, peer_restart_with_same_key, .timeout = 60)
+{
+	struct world *w = calloc(1, sizeof *w);
+	setup(w, 0);
+	cr_assert(run_until(w, meshed, 15000));
+	rt_host_close(w->n[2].h);
+	run_until(w, all_delivered, 300); /* lets its handles close */
+	rt_host_free(w->n[2].h);
+	memset(&w->n[2], 0, sizeof w->n[2]);
+	const char *boots[] = {w->boot_addr};
+	struct rt_host_config c = {.datadir = w->dir[2], .bootnodes = boots, .n_bootnodes = 1};
+	rt_addr_parse("127.0.0.1:0", &c.bind);
+	struct rt_host_callbacks cb = {.deliver = deliver};
+	cr_assert_eq(rt_host_start(&w->n[2].h, &w->loop, &c, &cb, &w->n[2]), 0);
+	cr_assert_eq(rt_host_subscribe(w->n[2].h, "canon/test/0/tx"), 0);
+	if (!run_until(w, restarted_meshed, 15000)) {
+		struct rt_host_stats s0, s2;
+		rt_host_stats(w->n[0].h, &s0);
+		rt_host_stats(w->n[2].h, &s2);
+		uint8_t ids[8][32];
+		cr_assert_fail("node 0 did not notice the restart: node0 restarts %llu peers %zu topic %zu; node2 peers %zu "
+			       "topic %zu results %llu registered %llu hs %llu",
+			       (unsigned long long)s0.peer_restarts, s0.peers,
+			       rt_host_topic_peers(w->n[0].h, "canon/test/0/tx", ids, 8), s2.peers,
+			       rt_host_topic_peers(w->n[2].h, "canon/test/0/tx", ids, 8),
+			       (unsigned long long)s2.boot_results, (unsigned long long)s2.boot_registered,
+			       (unsigned long long)s2.handshakes);
+	}
+	uint8_t a[100], b[100], d[100];
+	randombytes_buf(a, sizeof a);
+	randombytes_buf(b, sizeof b);
+	randombytes_buf(d, sizeof d);
+	cr_assert_eq(rt_host_publish(w->n[0].h, "canon/test/0/tx", a, sizeof a), 0);
+	cr_assert_eq(rt_host_publish(w->n[1].h, "canon/test/0/tx", b, sizeof b), 0);
+	cr_assert_eq(rt_host_publish(w->n[2].h, "canon/test/0/tx", d, sizeof d), 0);
+	cr_assert(run_until(w, node2_got, 10000), "after restart: node 2 got %zu, node 0 got %zu",
+		  w->n[2].delivered, w->n[0].delivered);
+	teardown(w);
+	free(w);
+}
