@@ -114,6 +114,20 @@ struct mgroup {
 	uint64_t last_used_ms;
 };
 
+/* A multicast symbol for a group we do not know yet: the announcement is a
+ * net_msg message and symbols are single datagrams, so symbols often
+ * overtake it. They wait here (bounded) and are replayed when the group is
+ * made; the sender's repair rounds cover any that do not fit. */
+struct mpending {
+	struct mpending *next;
+	uint32_t peer;
+	uint64_t at_ms;
+	size_t len;
+	uint8_t data[];
+};
+#define MPENDING_MAX_BYTES (8u << 20)
+#define MPENDING_MS 5000
+
 struct host_metrics {
 	struct cn_metric_child *peers, *rtt, *boot_entries;
 	struct cn_metric_child *dgrams_in, *dgrams_out, *bytes_in, *bytes_out, *dropped, *test_dropped;
@@ -158,6 +172,8 @@ struct rt_host {
 	size_t bl_bytes;            /* bytes waiting in every peer's queue */
 
 	struct mgroup groups[MCAST_GROUPS];
+	struct mpending *mp_head;
+	size_t mp_bytes;
 	struct cn_prng rng;
 	uint64_t instance;
 
@@ -1009,6 +1025,23 @@ out:
 	return rc;
 }
 
+static void on_raw(void *ctx, struct rt_msg *rm, uint32_t peer, const uint8_t *data, size_t len);
+
+static void mpending_expire(struct rt_host *h, uint64_t now)
+{
+	struct mpending **pp = &h->mp_head, *q;
+	while ((q = *pp) != NULL) {
+		if (now - q->at_ms >= MPENDING_MS) {
+			*pp = q->next;
+			h->mp_bytes -= q->len;
+			h->st_.unroutable++;
+			free(q);
+		} else {
+			pp = &q->next;
+		}
+	}
+}
+
 static void on_group_announce(struct rt_host *h, const uint8_t *d, size_t len)
 {
 	if (len < 17)
@@ -1033,8 +1066,27 @@ static void on_group_announce(struct rt_host *h, const uint8_t *d, size_t len)
 		return;
 	}
 	struct mgroup *g;
-	if (group_make(h, gid, k, (const uint8_t(*)[32])(d + 17), n, &g) == 0)
-		g->last_used_ms = rt_now_ms();
+	if (group_make(h, gid, k, (const uint8_t(*)[32])(d + 17), n, &g) != 0)
+		return;
+	g->last_used_ms = rt_now_ms();
+	/* Symbols that came before the announcement, oldest first. */
+	struct mpending *mine = NULL, **pp = &h->mp_head, *q;
+	while ((q = *pp) != NULL) {
+		if (load_be64(q->data + 1) == gid) {
+			*pp = q->next;
+			h->mp_bytes -= q->len;
+			q->next = mine;
+			mine = q;
+		} else {
+			pp = &q->next;
+		}
+	}
+	while ((q = mine) != NULL) {
+		mine = q->next;
+		if (!h->closing)
+			on_raw(h, &h->rm, q->peer, q->data, q->len);
+		free(q);
+	}
 }
 
 static void on_raw(void *ctx, struct rt_msg *rm, uint32_t peer, const uint8_t *data, size_t len)
@@ -1045,7 +1097,19 @@ static void on_raw(void *ctx, struct rt_msg *rm, uint32_t peer, const uint8_t *d
 		return;
 	struct mgroup *g = group_find(h, load_be64(data + 1));
 	if (!g) {
-		h->st_.unroutable++;
+		struct mpending *q;
+		if (h->mp_bytes + len > MPENDING_MAX_BYTES || !(q = malloc(sizeof *q + len))) {
+			h->st_.unroutable++;
+			return;
+		}
+		q->peer = peer;
+		q->at_ms = rt_now_ms();
+		q->len = len;
+		memcpy(q->data, data, len);
+		q->next = h->mp_head;
+		h->mp_head = q;
+		h->mp_bytes += len;
+		h->st_.mcast_early++;
 		return;
 	}
 	uint32_t member = UINT32_MAX;
@@ -1224,6 +1288,7 @@ static void on_tick(uv_timer_t *t)
 		process_mcast(h, g, &mo);
 		net_msg_out_free(&mo);
 	}
+	mpending_expire(h, now);
 	boot_tasks(h, now);
 	drain_backlog(h);
 	update_metrics(h);
@@ -1510,6 +1575,11 @@ void rt_host_free(struct rt_host *h)
 	for (size_t i = 0; i < MCAST_GROUPS; i++)
 		if (h->groups[i].used)
 			group_free(&h->groups[i]);
+	while (h->mp_head) {
+		struct mpending *q = h->mp_head;
+		h->mp_head = q->next;
+		free(q);
+	}
 	if (h->rm_started)
 		rt_msg_free(&h->rm);
 	boot_server_free(h->bs);

@@ -239,6 +239,11 @@ static int got_mcast(struct world *w)
 	return w->n[1].mcast && w->n[2].mcast;
 }
 
+static int got_mcast2(struct world *w)
+{
+	return w->n[1].mcast >= 2 && w->n[2].mcast >= 2;
+}
+
 Test(rt_host, streams_and_multicast, .timeout = 60)
 {
 	struct world *w = calloc(1, sizeof *w);
@@ -276,6 +281,19 @@ Test(rt_host, streams_and_multicast, .timeout = 60)
 	cr_assert_eq(w->n[1].mcast, 1);
 	cr_assert_arr_eq(w->n[1].mcast_hash, want, 32);
 	cr_assert_arr_eq(w->n[2].mcast_hash, want, 32);
+	/* The same group again: members already know it. */
+	d = malloc(len);
+	randombytes_buf(d, len);
+	crypto_generichash(want, 32, d, len, NULL, 0);
+	cr_assert_eq(rt_host_multicast(w->n[0].h, (const uint8_t(*)[32])ids, 2, 0, d, len, rt_now_ms() + 10000), 0);
+	free(d);
+	cr_assert(run_until(w, got_mcast2, 10000), "second multicast: %zu %zu", w->n[1].mcast, w->n[2].mcast);
+	cr_assert_arr_eq(w->n[1].mcast_hash, want, 32);
+	cr_assert_arr_eq(w->n[2].mcast_hash, want, 32);
+	struct rt_host_stats st1;
+	rt_host_stats(w->n[1].h, &st1);
+	cr_log_info("multicast symbols that overtook the group announcement at node 1: %llu",
+		    (unsigned long long)st1.mcast_early);
 	teardown(w);
 	free(w);
 }
