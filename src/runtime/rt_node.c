@@ -62,7 +62,7 @@ struct rt_node {
 	int stopping;
 	uint64_t armed_ms;              /* deadline tick is armed for, 0 if none */
 
-	pthread_mutex_t mu;             /* guards st, peers, ports */
+	pthread_mutex_t mu;             /* guards st and peers (read by the service threads) */
 	struct node_status st;
 	uint64_t peers;
 	uint16_t rpc_port, ws_port, http_port, p2p_port;
