@@ -195,7 +195,7 @@ console.log("subscribed");
 setTimeout(async () => { console.log(`pending ${n}`); await p.destroy(); process.exit(0); }, Number(process.argv[2]));
 ' "ws://127.0.0.1:$((nb + 16))" 8000) >"$node_run/ws.out" 2>&1 &
 	node_ws=$!
-	for _ in $(seq 100); do grep -q subscribed "$node_run/ws.out" && break; sleep 0.1; done
+	for _ in $(seq 100); do grep -qs subscribed "$node_run/ws.out" && break; sleep 0.1; done
 	timeout 60 "$canon" bench tx --shard 0 --rate 40 --duration 2s --rpc "http://127.0.0.1:$((nb + 17))" \
 		--drain 20s >"$node_run/bench.out" 2>&1
 	node_acc=$(sed -n 's/.* accepted \([0-9]*\) .*/\1/p' "$node_run/bench.out")
@@ -225,7 +225,13 @@ check "validator key outside the shard's committee: exit 1" 0 node_says 1 "commi
 "$canon" node --network localnet --datadir "$node_run/early" --bls.keys "$(node_keys_of 0)" \
 	--bls.pass.file "$node_dir/pass" --p2p.port $((nb + 7)) 2>"$node_run/early.log" &
 node_early=$!
-sleep 0.3
+# Signal once the process holds SIGINT and SIGTERM (SigBlk bits 2 and 15),
+# i.e. while it decrypts its keys or, on a slow machine, just after.
+for _ in $(seq 100); do
+	node_blk=$(awk '$1=="SigBlk:"{print $2}' /proc/$node_early/status 2>/dev/null)
+	[ -n "$node_blk" ] && (( (16#$node_blk & 0x4002) == 0x4002 )) && break
+	sleep 0.05
+done
 kill -TERM $node_early
 wait $node_early
 check "SIGTERM during start-up: exit 0" 0 test $? = 0
