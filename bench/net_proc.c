@@ -10,7 +10,7 @@
  * The receiver is a forked child with its own loop; it tells the parent its
  * port through a pipe. Each figure is the median of CANON_BENCH_RUNS runs of
  * 32 MiB after a warm-up message that pays for the handshake. rt_msg is
- * configured as rt_host configures it (RTT floor 100 ms for repairs). */
+ * configured as rt_host configures it (net_cc RTT samples, RTT floor 20 ms for repairs). */
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -29,7 +29,7 @@
 #define MSG (1u << 20)
 #define TOTAL_MSGS 32
 #define WINDOW 4
-#define RTT_FLOOR_MS 100
+#define RTT_FLOOR_MS 20
 
 static void ident(struct net_identity *id, uint8_t b)
 {
@@ -54,7 +54,7 @@ static void child(int wfd, double drop)
 	uv_loop_init(&loop);
 	net_endpoint_new(&ep, &id, NULL);
 	net_addr_v4(&a, 127, 0, 0, 1, 0);
-	struct rt_msg_opts o = {.net = {.test_drop = drop, .drop_seed = 2}, .min_rtt_ms = RTT_FLOOR_MS};
+	struct rt_msg_opts o = {.net = {.test_drop = drop, .drop_seed = 2}, .min_rtt_ms = RTT_FLOOR_MS, .cc = 1};
 	struct rt_msg_callbacks cb = {.deliver = child_deliver};
 	if (rt_msg_start_opts(&rm, &loop, ep, &a, 4, &o, &cb, NULL) || rt_net_local_addr(&rm.net, &local))
 		_exit(1);
@@ -149,7 +149,7 @@ static double measure(double drop)
 	if (net_endpoint_add_peer_addr(ep, peer.pk, &to))
 		abort();
 	struct rt_msg_opts o = {.net = {.no_signals = 1, .test_drop = drop, .drop_seed = 1},
-				.min_rtt_ms = RTT_FLOOR_MS};
+				.min_rtt_ms = RTT_FLOOR_MS, .cc = 1};
 	struct rt_msg_callbacks cb = {.result = on_result};
 	if (rt_msg_start_opts(&s->rm, &s->loop, ep, &any, 4, &o, &cb, s) ||
 	    rt_msg_peer(&s->rm, peer.node_id, &s->peer))

@@ -50,7 +50,7 @@
  * few partial messages per peer at a time (net_msg max_incoming, 8). */
 #define PEER_WINDOW_MSGS 16
 #define PEER_WINDOW_BYTES (256u << 10)
-#define RTT_FLOOR_MS 100
+#define RTT_FLOOR_MS 20
 
 struct hpeer {
 	int used;
@@ -129,7 +129,7 @@ struct mpending {
 #define MPENDING_MS 5000
 
 struct host_metrics {
-	struct cn_metric_child *peers, *rtt, *boot_entries;
+	struct cn_metric_child *peers, *rtt, *boot_entries, *cwnd;
 	struct cn_metric_child *dgrams_in, *dgrams_out, *bytes_in, *bytes_out, *dropped, *test_dropped;
 	uint64_t last[6];
 };
@@ -1241,12 +1241,15 @@ static void update_metrics(struct rt_host *h)
 		h->m.last[i] = now_v[i];
 	}
 	size_t up = 0;
-	double rtt = 0;
+	double rtt = 0, cwnd = 0;
 	for (uint32_t i = 0; i < h->table_peers; i++)
 		if (h->peers[i].up) {
+			const struct net_cc *cc = h->rm.cc ? h->rm.cc[i] ? &h->rm.cc[i]->cc : NULL : NULL;
 			up++;
 			rtt += (double)net_msg_peer_srtt(h->rm.msg, i);
+			cwnd += cc ? (double)cc->cwnd : 0;
 		}
+	cn_gauge_set(h->m.cwnd, up ? cwnd / (double)up : 0);
 	cn_gauge_set(h->m.peers, (double)live_peers(h));
 	cn_gauge_set(h->m.rtt, up ? rtt / (double)up / 1000.0 : 0);
 	if (h->bs)
@@ -1296,7 +1299,7 @@ static void on_tick(uv_timer_t *t)
 
 static int register_metrics(struct rt_host *h, struct cn_metrics *r)
 {
-	struct cn_metric *peers, *rtt, *dg, *by, *drop, *tdrop, *be;
+	struct cn_metric *peers, *rtt, *dg, *by, *drop, *tdrop, *be, *cw;
 	const char *dir[] = {"dir"}, *in[] = {"in"}, *outv[] = {"out"};
 	int rc;
 	if ((rc = cn_metrics_gauge(r, "canon_net_peers", "Peers with an established session", NULL, 0, &peers)) ||
@@ -1309,14 +1312,16 @@ static int register_metrics(struct rt_host *h, struct cn_metrics *r)
 	    (rc = cn_metrics_counter(r, "canon_net_test_dropped_total", "Datagrams dropped by the test loss knob",
 				     NULL, 0, &tdrop)) ||
 	    (rc = cn_metrics_gauge(r, "canon_net_boot_entries", "Live entries in the bootnode table", NULL, 0,
-				   &be)))
+				   &be)) ||
+	    (rc = cn_metrics_gauge(r, "canon_net_cwnd_bytes", "Mean congestion window (net_cc) over established peers",
+				   NULL, 0, &cw)))
 		return rc;
 	if ((rc = cn_metric_with(peers, NULL, &h->m.peers)) || (rc = cn_metric_with(rtt, NULL, &h->m.rtt)) ||
 	    (rc = cn_metric_with(dg, in, &h->m.dgrams_in)) || (rc = cn_metric_with(dg, outv, &h->m.dgrams_out)) ||
 	    (rc = cn_metric_with(by, in, &h->m.bytes_in)) || (rc = cn_metric_with(by, outv, &h->m.bytes_out)) ||
 	    (rc = cn_metric_with(drop, NULL, &h->m.dropped)) ||
 	    (rc = cn_metric_with(tdrop, NULL, &h->m.test_dropped)) ||
-	    (rc = cn_metric_with(be, NULL, &h->m.boot_entries)))
+	    (rc = cn_metric_with(be, NULL, &h->m.boot_entries)) || (rc = cn_metric_with(cw, NULL, &h->m.cwnd)))
 		return rc;
 	if ((rc = net_endpoint_attach_metrics(h->ep, r)) != 0)
 		return rc;
@@ -1460,7 +1465,7 @@ int rt_host_start(struct rt_host **out, uv_loop_t *loop, const struct rt_host_co
 		cn_log_warn("rt_host: test loss knob on: dropping %.3f of datagrams both ways", drop);
 	struct rt_msg_opts mo = {.net = {.no_signals = 1, .test_drop = drop,
 					 .drop_seed = load_be64(h->id.node_id)},
-				 .max_outgoing = 1024, .min_rtt_ms = RTT_FLOOR_MS};
+				 .max_outgoing = 1024, .min_rtt_ms = RTT_FLOOR_MS, .cc = 1};
 	struct rt_msg_callbacks mcb = {.deliver = on_deliver, .result = on_result, .session = on_session,
 				       .raw = on_raw};
 	if ((rc = rt_msg_start_opts(&h->rm, loop, h->ep, &cfg->bind, h->table_peers, &mo, &mcb, h)) != 0) {
@@ -1530,6 +1535,8 @@ void rt_host_stats(const struct rt_host *h, struct rt_host_stats *st)
 	st->refused_incoming = ms->refused_busy + ms->refused_memory;
 	st->msgs_failed = ms->sent_failed;
 	st->handshakes = net_endpoint_stat(h->ep, NET_STAT_HANDSHAKE_DONE);
+	st->cc_acks_in = h->rm.cc_acks_in;
+	st->cc_acks_out = h->rm.cc_acks_out;
 	st->acks_out = ms->acks_out;
 	st->acks_in = ms->acks_in;
 	st->dup_symbols = ms->drop_duplicate;

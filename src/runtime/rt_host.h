@@ -114,6 +114,7 @@ struct rt_host_stats {
 	uint64_t refused_cooling;       /* sessions refused during a gossip cooldown */
 	uint64_t peer_restarts;         /* peers seen again with a new instance (restarted) */
 	uint64_t mcast_early;           /* multicast symbols that waited for their group's announcement */
+	uint64_t cc_acks_in, cc_acks_out;   /* per-datagram acknowledgements (net_cc RTT samples) */
 	uint64_t repair_symbols;        /* net_msg repair symbols sent */
 	uint64_t refused_incoming;      /* net_msg: partial messages refused (slots, memory) */
 	uint64_t msgs_failed;           /* net_msg messages that missed their deadline */

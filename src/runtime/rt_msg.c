@@ -3,9 +3,11 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <sodium.h>
 
+#include "base/bytes.h"
 #include "base/err.h"
 
 static void msg_timer_cb(uv_timer_t *t);
@@ -17,6 +19,58 @@ struct rt_held {
 	uint8_t data[];
 };
 
+static uint64_t now_us(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
+}
+
+static struct rt_cc *cc_of(struct rt_msg *rm, uint32_t peer)
+{
+	if (!rm->use_cc || peer >= rm->max_peers)
+		return NULL;
+	if (!rm->cc[peer]) {
+		struct rt_cc *c = calloc(1, sizeof *c);
+		if (!c)
+			return NULL;
+		if (net_cc_init(&c->cc, NULL) != 0) {
+			free(c);
+			return NULL;
+		}
+		net_cc_ackset_init(&c->rx);
+		rm->cc[peer] = c;
+	}
+	return rm->cc[peer];
+}
+
+struct net_cc *rt_msg_cc(struct rt_msg *rm, uint32_t peer)
+{
+	struct rt_cc *c = cc_of(rm, peer);
+	return c ? &c->cc : NULL;
+}
+
+/* A payload onto the session: numbered for net_cc when it runs. */
+static void wire_send(struct rt_msg *rm, uint32_t peer, const uint8_t *data, size_t len)
+{
+	struct rt_cc *c = cc_of(rm, peer);
+	if (!c) {
+		rt_net_send(&rm->net, rm->ids[peer], data, len);
+		return;
+	}
+	uint8_t p[9 + NET_MSG_MTU];
+	if (len > NET_MSG_MTU)
+		return;
+	uint64_t pn = c->next_pn++;
+	p[0] = RT_MSG_T_CC_DATA;
+	store_be64(p + 1, pn);
+	memcpy(p + 9, data, len);
+	if (rt_net_send(&rm->net, rm->ids[peer], p, 9 + len) == 0)
+		/* UDP payload bytes as net_cc counts them: ours plus the
+		 * session's header, inner type and tag. */
+		net_cc_on_sent(&c->cc, now_us(), pn, (uint32_t)(9 + len + 33), 1);
+}
+
 static void emit(struct rt_msg *rm, uint32_t peer, const uint8_t *data, size_t len)
 {
 	struct net_session_info info;
@@ -26,7 +80,7 @@ static void emit(struct rt_msg *rm, uint32_t peer, const uint8_t *data, size_t l
 		rm->kicked[peer] = !up;
 		/* Errors here are the session's (e.g. closed): net_msg's repair
 		 * rounds and deadline handle the loss. */
-		rt_net_send(&rm->net, rm->ids[peer], data, len);
+		wire_send(rm, peer, data, len);
 		return;
 	}
 	struct rt_held *h;
@@ -57,7 +111,7 @@ static void release(struct rt_msg *rm, uint32_t peer, int send)
 		*pp = h->next;
 		rm->held_bytes -= h->len;
 		if (send && !rm->net.closing)
-			rt_net_send(&rm->net, rm->ids[peer], h->data, h->len);
+			wire_send(rm, peer, h->data, h->len);
 		free(h);
 	}
 	rm->held_tail = pp;
@@ -140,6 +194,58 @@ const uint8_t *rt_msg_peer_id(const struct rt_msg *rm, uint32_t index)
 	return index < rm->n_peers ? rm->ids[index] : NULL;
 }
 
+/* Records a numbered payload; acknowledges every few, or when the last ACK
+ * is old. Returns 0 for a number out of range. */
+static int on_cc_data(struct rt_msg *rm, uint32_t peer, uint64_t pn)
+{
+	struct rt_cc *c = cc_of(rm, peer);
+	if (!c || net_cc_ackset_add(&c->rx, pn) < 0)
+		return 0;
+	c->rx_unacked++;
+	uint64_t now = rt_now_ms();
+	if (c->rx_unacked < RT_MSG_ACK_EVERY && now - c->last_ack_ms < RT_MSG_ACK_MS)
+		return 1;
+	struct net_cc_ack ack;
+	uint8_t f[1 + 16 + NET_CC_ACK_MAX_RANGES * 16];
+	size_t n, written;
+	if (net_cc_ackset_to_ack(&c->rx, 0, &ack) == 0 &&
+	    net_cc_ack_encode(&ack, f + 1, sizeof f - 1, &n, &written) == 0) {
+		f[0] = RT_MSG_T_CC_ACK;
+		rt_net_send(&rm->net, rm->ids[peer], f, 1 + n);
+		rm->cc_acks_out++;
+	}
+	c->rx_unacked = 0;
+	c->last_ack_ms = now;
+	return 1;
+}
+
+static void on_cc_ack(struct rt_msg *rm, uint32_t peer, const uint8_t *d, size_t len)
+{
+	struct rt_cc *c = cc_of(rm, peer);
+	struct net_cc_ack ack;
+	struct net_cc_events ev;
+	size_t used;
+	uint64_t t = now_us();
+	if (!c || net_cc_ack_decode(&ack, d, len, &used) != 0 || used != len ||
+	    net_cc_on_ack(&c->cc, t, &ack, &ev) != 0) {
+		rm->cc_bad++;
+		return;
+	}
+	rm->cc_acks_in++;
+	/* Loss and probe timers are not armed; time-threshold losses are
+	 * found here instead, so in-flight accounting stays right. */
+	net_cc_on_timeout(&c->cc, t, &ev);
+	if (!c->cc.rtt.has_sample)
+		return;
+	/* The RTT only. net_cc's pacing rate is advice for a sender that paces
+	 * by it, which rt_msg does not yet; handed to net_msg while sends go
+	 * out unpaced, a window shrunk by random loss pushed every repair timer
+	 * far into the future and transfers stalled. */
+	uint64_t srtt = c->cc.rtt.smoothed_us / 1000 + 1;
+	struct net_msg_input in = {.kind = NET_MSG_IN_RTT, .peer = peer, .rtt_ms = srtt};
+	msg_step(rm, &in);
+}
+
 static void on_net_event(void *ctx, struct rt_net *rt, const struct net_action *a,
 			 const uint8_t *data, size_t len)
 {
@@ -149,6 +255,20 @@ static void on_net_event(void *ctx, struct rt_net *rt, const struct net_action *
 		if (rt_msg_peer(rm, a->peer, &peer) != 0) {
 			rm->unknown_dropped++;
 			return;
+		}
+		if (rm->use_cc && len && data[0] == RT_MSG_T_CC_ACK) {
+			on_cc_ack(rm, peer, data + 1, len - 1);
+			return;
+		}
+		if (rm->use_cc && len && data[0] == RT_MSG_T_CC_DATA) {
+			if (len < 9 || !on_cc_data(rm, peer, load_be64(data + 1))) {
+				rm->cc_bad++;
+				return;
+			}
+			data += 9;
+			len -= 9;
+			if (!len)
+				return;
 		}
 		if (rm->cb.raw && len && (data[0] == NET_MCAST_T_DIRECT || data[0] == NET_MCAST_T_RELAY)) {
 			rm->cb.raw(rm->ctx, rm, peer, data, len);
@@ -191,6 +311,9 @@ int rt_msg_start_opts(struct rt_msg *rm, uv_loop_t *loop, struct net_endpoint *e
 	rm->cb = *cb;
 	rm->ctx = ctx;
 	rm->max_peers = max_peers;
+	rm->use_cc = opts && opts->cc;
+	if (rm->use_cc && !(rm->cc = calloc(max_peers, sizeof *rm->cc)))
+		return -CN_ENOMEM;
 	rm->held_tail = &rm->held_head;
 	if (!(rm->ids = calloc(max_peers, sizeof *rm->ids)) || !(rm->kicked = calloc(max_peers, 1))) {
 		free(rm->ids);
@@ -265,6 +388,13 @@ void rt_msg_free(struct rt_msg *rm)
 	}
 	rm->held_tail = &rm->held_head;
 	rm->held_bytes = 0;
+	for (uint32_t i = 0; rm->cc && i < rm->max_peers; i++)
+		if (rm->cc[i]) {
+			net_cc_free(&rm->cc[i]->cc);
+			free(rm->cc[i]);
+		}
+	free(rm->cc);
+	rm->cc = NULL;
 	net_msg_free(rm->msg);
 	free(rm->ids);
 	free(rm->kicked);

@@ -17,6 +17,7 @@
 #ifndef CANON_RUNTIME_RT_MSG_H
 #define CANON_RUNTIME_RT_MSG_H
 
+#include "net/cc.h"
 #include "net/msg.h"
 #include "runtime/rt_net.h"
 
@@ -51,6 +52,9 @@ struct rt_msg {
 	uint8_t *kicked;               /* per peer: a payload already started its handshake */
 	uint64_t held_total;           /* payloads that waited for a handshake */
 	uint64_t held_dropped;         /* payloads over the hold cap (net_msg repairs them) */
+	int use_cc;
+	struct rt_cc **cc;             /* per peer, made on first use */
+	uint64_t cc_acks_in, cc_acks_out, cc_bad;
 };
 
 /* Starts rt_net on bind_addr with a net_msg for up to max_peers peers.
@@ -64,6 +68,29 @@ struct rt_msg_opts {
 	struct rt_net_opts net;       /* no signal handlers, test loss */
 	uint32_t max_outgoing;        /* net_msg messages in flight, all peers (net_msg's default) */
 	uint64_t min_rtt_ms;          /* net_msg's RTT floor for repair timing (0: none) */
+	/* Number every payload and acknowledge them (CC_DATA/CC_ACK below) so
+	 * that a per-peer net_cc measures the RTT of single datagrams, queueing
+	 * and scheduling at the receiver included, and its pacing rate; both go
+	 * to net_msg (NET_MSG_IN_RTT), which times repairs by them. Both ends
+	 * must use it. */
+	int cc;
+};
+
+/* With opts.cc, payloads travel as 0x05 | pn(8) | payload and the receiver
+ * answers every RT_MSG_ACK_EVERY numbered payloads (or after
+ * RT_MSG_ACK_MS) with 0x06 | ACK frame (net_cc_ack_encode). */
+#define RT_MSG_T_CC_DATA 0x05
+#define RT_MSG_T_CC_ACK 0x06
+#define RT_MSG_ACK_EVERY 4
+#define RT_MSG_ACK_MS 10
+
+struct rt_cc {
+	struct net_cc cc;
+	struct net_cc_ackset rx;
+	uint64_t next_pn;
+	uint32_t rx_unacked;
+	uint64_t last_ack_ms;
+	int attached;                 /* metrics bound */
 };
 int rt_msg_start_opts(struct rt_msg *rm, uv_loop_t *loop, struct net_endpoint *ep,
 		      const struct net_addr *bind_addr, uint32_t max_peers,
@@ -77,6 +104,8 @@ int rt_msg_send(struct rt_msg *rm, uint32_t peer, const uint8_t *data, size_t le
 /* One session payload (<= NET_MSG_MTU) to peer outside net_msg (multicast
  * symbols), held like net_msg's while a handshake runs. */
 int rt_msg_send_raw(struct rt_msg *rm, uint32_t peer, const uint8_t *data, size_t len);
+/* The congestion controller of peer (opts.cc), or NULL. */
+struct net_cc *rt_msg_cc(struct rt_msg *rm, uint32_t peer);
 /* Tells net_msg a measured RTT to peer and the pace congestion control allows. */
 int rt_msg_rtt(struct rt_msg *rm, uint32_t peer, uint64_t rtt_ms, uint64_t rate_bytes_per_ms);
 /* Closes every handle. After the loop has stopped (and also after a failed

@@ -18,7 +18,7 @@ pm_server=
 pm_cleanup() {
 	[ -n "$pm_boot" ] && kill "$pm_boot" 2>/dev/null
 	[ -n "$pm_server" ] && kill "$pm_server" 2>/dev/null
-	rm -rf "$pm_dir"
+	[ -z "${PM_KEEP:-}" ] && rm -rf "$pm_dir"
 }
 trap pm_cleanup EXIT
 mkdir -p "$pm_dir"

@@ -185,10 +185,11 @@ static void gossip_round(double drop)
 		cr_assert_geq(rt_host_peer_count(w->n[i].h), NODES - 1);
 		cr_assert_geq(w->n[i].peer_ups, NODES - 1);
 	}
-	if (drop > 0) {
-		rt_host_stats(w->n[0].h, &st);
+	rt_host_stats(w->n[0].h, &st);
+	cr_assert_gt(st.cc_acks_in, 0, "no per-datagram ACKs: net_cc never measured an RTT");
+	cr_assert_gt(st.cc_acks_out, 0);
+	if (drop > 0)
 		cr_assert_gt(st.test_dropped, 0);
-	}
 	teardown(w);
 	free(w);
 }
@@ -382,6 +383,8 @@ Test(rt_host, bad_peer_disconnected_and_metrics, .timeout = 60)
 	cr_assert(strstr(text, "canon_net_peers "), "%s", text);
 	cr_assert(strstr(text, "canon_net_bytes_total{dir=\"in\"}"));
 	cr_assert(strstr(text, "canon_net_events_total"));
+	cr_assert(strstr(text, "canon_net_cwnd_bytes "));
+	cr_assert(!strstr(text, "canon_net_cwnd_bytes 0\n"), "%s", text);
 	free(text);
 	teardown(w);
 	cn_metrics_free(reg);
