@@ -45,6 +45,11 @@ struct mesh {
 	uint64_t published, received, dup, bad, big_received;
 	uint64_t start_ms, publish_start_ms, done_ms;
 	uint64_t *seen;                /* open addressing: 8 bytes of content hash, 0 = empty */
+	struct {                       /* per publisher: which sequence numbers arrived */
+		uint8_t id[32];
+		uint8_t *got;
+	} pubs[64];
+	size_t n_pubs;
 	size_t seen_cap;
 	int stopping, failed;
 	const char *why;
@@ -123,6 +128,16 @@ static void deliver(void *ctx, const char *topic, const uint8_t from[32], const 
 		return;
 	}
 	m->received++;
+	uint32_t seq = load_be32(data + 32);
+	size_t pi;
+	for (pi = 0; pi < m->n_pubs && memcmp(m->pubs[pi].id, data, 32); pi++)
+		;
+	if (pi == m->n_pubs && pi < 64 && (m->pubs[pi].got = calloc(m->publish + 1, 1)) != NULL) {
+		memcpy(m->pubs[pi].id, data, 32);
+		m->n_pubs++;
+	}
+	if (pi < m->n_pubs && seq < m->publish)
+		m->pubs[pi].got[seq] = 1;
 	if (len == BIG)
 		m->big_received++;
 }
@@ -349,6 +364,23 @@ static int cmd_mesh(int argc, char **argv)
 	       st.acks_out, st.acks_in, st.dup_symbols, st.msgs_out, st.gossip_ratelimited,
 	       st.gossip_disconnects, st.gossip_iwant_out,
 	       m->failed ? " FAILED " : "", m->failed ? m->why : "");
+	const struct gossip_stats *gs = rt_host_gossip_stats(m->h);
+	printf("gossip %s received %" PRIu64 " delivered %" PRIu64 " duplicates %" PRIu64 " relayed %" PRIu64
+	       " ihave_in %" PRIu64 " iwant_out %" PRIu64 " iwant_in %" PRIu64 " iwant_refused %" PRIu64
+	       " wants_refused %" PRIu64 " malformed %" PRIu64 " unsubscribed %" PRIu64 "\n",
+	       tag, gs->received, gs->delivered, gs->duplicates, gs->relayed, gs->ihave_in, gs->iwant_out,
+	       gs->iwant_in, gs->iwant_refused, gs->wants_refused, gs->malformed, gs->unsubscribed);
+	/* Which messages are missing, to find where they were lost. */
+	for (size_t i = 0; i < m->n_pubs && m->received < m->expect; i++)
+		for (uint64_t q = 0; q < m->publish; q++)
+			if (!m->pubs[i].got[q]) {
+				char pt[NET_TAG_CHARS + 1];
+				net_node_tag(m->pubs[i].id, pt);
+				printf("missing %s seq %" PRIu64 " size %zu\n", pt, q,
+				       msg_size(m->pubs[i].id, (uint32_t)q, m->big_every));
+			}
+	for (size_t i = 0; i < m->n_pubs; i++)
+		free(m->pubs[i].got);
 	fflush(stdout);
 	rt_host_free(m->h);
 	if (uv_loop_close(&m->loop) != 0)

@@ -1547,6 +1547,11 @@ void rt_host_stats(const struct rt_host *h, struct rt_host_stats *st)
 	st->boot_entries = h->bs ? boot_server_count(h->bs) : 0;
 }
 
+const struct gossip_stats *rt_host_gossip_stats(const struct rt_host *h)
+{
+	return gossip_stats(h->g);
+}
+
 void rt_host_close(struct rt_host *h)
 {
 	if (h->closing)

@@ -125,6 +125,8 @@ struct rt_host_stats {
 	size_t boot_entries;            /* serve_bootnode: live entries in the table */
 };
 void rt_host_stats(const struct rt_host *h, struct rt_host_stats *st);
+/* The gossip core's own counters (net/gossip.h). */
+const struct gossip_stats *rt_host_gossip_stats(const struct rt_host *h);
 
 void rt_host_close(struct rt_host *h);   /* closes handles; uv_run then returns */
 void rt_host_free(struct rt_host *h);    /* after the loop stopped */
