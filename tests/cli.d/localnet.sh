@@ -150,18 +150,34 @@ else
 	# FBFT needs more than 2/3 of them (5): processes v0 and v1 hold two keys
 	# each, so only a leader held by v2 or v3 can be replaced by a view
 	# change while it is down; wait for the rotation to give one of them
-	# the lead.
+	# the lead, and kill it less than 400 ms after the previous block became
+	# final: before it proposes (one block time later), so its round cannot
+	# complete without it.
 	ln_s=$((ln_shards - 1))
 	ln_leader_proc() { local pk; pk=$(ln_field s${ln_s}v0 leader); ln_holder $ln_s "$pk"; }
-	ln_leader_is_v23() { ln_x=$(ln_leader_proc); [ "$ln_x" = s${ln_s}v2 ] || [ "$ln_x" = s${ln_s}v3 ]; }
-	check "shard $ln_s: leader held by v2 or v3 at some height" 0 ln_wait 30 ln_leader_is_v23
-	ln_x=$(ln_leader_proc)
+	ln_kill_leader() {
+		local until=$(( $(date +%s) + 40 )) st pk lf
+		while [ "$(date +%s)" -lt "$until" ]; do
+			st=$(ln_status s${ln_s}v0)
+			pk=$(grep -o '"leader":"[^"]*"' <<<"$st" | cut -d'"' -f4)
+			lf=$(grep -o '"last_final_ms":[0-9]*' <<<"$st" | cut -d: -f2)
+			ln_x=$(ln_holder $ln_s "$pk")
+			if { [ "$ln_x" = s${ln_s}v2 ] || [ "$ln_x" = s${ln_s}v3 ]; } &&
+			   grep -q '"viewchange":false' <<<"$st" && [ $(( $(date +%s%3N) - ${lf:-0} )) -lt 400 ]; then
+				ln_vc0=$(grep -o '"view_changes":[0-9]*' <<<"$st" | cut -d: -f2)
+				ln_hk=$(grep -o '"height":[0-9]*' <<<"$st" | cut -d: -f2)
+				ln_tk=$(ln_now)
+				kill -9 "$(ln_pid $ln_x)"
+				return 0
+			fi
+			sleep 0.05
+		done
+		return 1
+	}
+	ln_kill_leader; ln_ok=$?
+	check "shard $ln_s: leader held by v2 or v3 killed at the start of its round" 0 test $ln_ok = 0
 	[ "$ln_x" = s${ln_s}v2 ] && ln_y=s${ln_s}v3 || ln_y=s${ln_s}v2
 	ln_live="s${ln_s}v0 s${ln_s}v1 $ln_y s${ln_s}rpc"
-	ln_vc0=$(ln_field s${ln_s}v0 view_changes)
-	ln_hk=$(ln_field s${ln_s}v0 height)
-	ln_tk=$(ln_now)
-	kill -9 "$(ln_pid $ln_x)"
 	ln_bound=$((3 * ln_bt + ln_vct + 2))
 	check "shard $ln_s: after kill -9 of leader $ln_x, finality resumes within ${ln_bound} s" 0 \
 		ln_wait $ln_bound ln_height_ge $((ln_hk + 2)) $ln_live
