@@ -63,8 +63,10 @@ ifeq ($(SAN),1)
 all: $(BUILD)/canon
 else
 all: $(BIN)
+# Copy then rename: a running localnet keeps ./canon busy, and cp onto a
+# busy executable fails ("Text file busy") and would leave ./canon stale.
 $(BIN): $(BUILD)/canon
-	cp $< $@
+	cp $< $@.tmp && mv -f $@.tmp $@
 endif
 
 # ---- tests -----------------------------------------------------------------
