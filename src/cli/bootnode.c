@@ -52,10 +52,18 @@ int cli_bootnode_run(const char *datadir, const struct net_addr *bind)
 	memset(&b, 0, sizeof b);
 	if (uv_loop_init(&loop) != 0)
 		return 1;
+	/* Signals first: a script may stop us the moment it reads the address. */
+	b.sigint.data = b.sigterm.data = b.status.data = &b;
+	uv_signal_init(&loop, &b.sigint);
+	uv_signal_init(&loop, &b.sigterm);
+	uv_signal_start(&b.sigint, on_signal, SIGINT);
+	uv_signal_start(&b.sigterm, on_signal, SIGTERM);
 	struct rt_host_config cfg = {.datadir = datadir, .bind = *bind, .serve_bootnode = 1};
 	int rc = rt_host_start(&b.h, &loop, &cfg, NULL, NULL);
 	if (rc) {
 		fprintf(stderr, "canon bootnode: cannot start: %s\n", cn_strerror(rc));
+		uv_close((uv_handle_t *)&b.sigint, NULL);
+		uv_close((uv_handle_t *)&b.sigterm, NULL);
 		uv_run(&loop, UV_RUN_DEFAULT);
 		uv_loop_close(&loop);
 		return 1;
@@ -64,11 +72,6 @@ int cli_bootnode_run(const char *datadir, const struct net_addr *bind)
 	rt_host_address(b.h, addr, sizeof addr);
 	printf("bootnode %s\n", addr);
 	fflush(stdout);
-	b.sigint.data = b.sigterm.data = b.status.data = &b;
-	uv_signal_init(&loop, &b.sigint);
-	uv_signal_init(&loop, &b.sigterm);
-	uv_signal_start(&b.sigint, on_signal, SIGINT);
-	uv_signal_start(&b.sigterm, on_signal, SIGTERM);
 	uv_timer_init(&loop, &b.status);
 	uv_timer_start(&b.status, on_status, 60000, 60000);
 	uv_run(&loop, UV_RUN_DEFAULT);
