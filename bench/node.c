@@ -20,9 +20,14 @@
  *
  * Throughput is `canon bench tx`'s: transfers finalized per second from the
  * first submission to the last finalization, through the shard's RPC node,
- * offered for 15 s at 1,000 tx/s (the first gate) and at 1,300 tx/s; the
+ * offered for 15 s at 1,000 tx/s (the first gate) and at 1,200 tx/s; the
  * better of the two is reported (an offer above what the pool and the
  * blocks absorb ends in refusals and a lower figure, not a higher one).
+ * The load comes from 256 fresh accounts that `bench tx --accounts` funds
+ * first: from the genesis accounts alone, the pool's per-account limits
+ * (16 pending under pressure, 64 queued) refuse transfers as soon as a
+ * block's worth waits in the pool, which measures the pool's fairness, not
+ * the chain.
  * tx_per_s_shard counts from the first submission (so it includes the
  * second or so before the first block); tx_per_s_shard_steady counts what
  * the blocks after the first carried, from the first to the last block.
@@ -230,12 +235,12 @@ int main(void)
 
 	/* Throughput on the last shard (not the beacon), 1 s blocks: offered at
 	 * the 1,000 tx/s gate, then above it; the better finalized rate counts. */
-	static const int rates[] = {1000, 1300};
+	static const int rates[] = {1000, 1200};
 	double best = -1, best_steady = -1;
 	for (size_t r = 0; r < sizeof rates / sizeof rates[0]; r++) {
 		char cmd[1024], line[512];
 		snprintf(cmd, sizeof cmd,
-		         "%s bench tx --dir %s --shard 1 --rate %d --duration 15s --drain 20s --conns 4 --bench 2>&1",
+		         "%s bench tx --dir %s --shard 1 --rate %d --duration 15s --drain 20s --conns 4 --accounts 256 --bench 2>&1",
 		         canon, dir, rates[r]);
 		FILE *p = popen(cmd, "r");
 		while (p && fgets(line, sizeof line, p)) {

@@ -4,7 +4,16 @@
  * (nonces start at each account's eth_getTransactionCount "pending"), all
  * before the clock starts so that signing does not limit the rate, then
  * submits them with eth_sendRawTransaction at a fixed rate over a few
- * kept-alive HTTP connections to the shard's RPC node(s). One connection
+ * kept-alive HTTP connections to the shard's RPC node(s).
+ *
+ * The localnet's genesis funds only a few accounts, and the pool rightly keeps
+ * any one account from holding much of it (16 pending per account once the
+ * pool is under pressure, 64 queued): at rates where a block's worth of
+ * transfers waits in the pool, a few senders hit those limits long before the
+ * chain's capacity. With --accounts N the load comes instead from N fresh
+ * accounts, derived deterministically (secret keccak256("canon-bench-tx-
+ * sender-<i>")), which the genesis accounts first fund with one round of
+ * transfers; the clock starts once those are final. One connection
  * carries all of an account's transactions, in nonce order, so that the
  * pool never sees a gap it would have to queue; once a transaction of an
  * account is refused, that account's later ones are skipped (they could
@@ -44,6 +53,7 @@
 
 #define MAX_URLS 16
 #define MAX_CONNS 32
+#define MAX_SENDERS 65536
 #define HTTP_TIMEOUT_MS 10000
 
 static uint64_t mono_us(void)
@@ -79,6 +89,7 @@ struct url {
 struct bench {
 	struct btx *tx;
 	size_t ntx;
+	size_t naccts;          /* senders; tx i is sent by account i % naccts */
 	/* hash -> tx index + 1, open addressing on the first 8 bytes */
 	uint32_t *table;
 	size_t tmask;
@@ -212,12 +223,12 @@ static void *submit_main(void *arg)
 	httpc_init(&c, u->host, u->port, HTTP_TIMEOUT_MS);
 	/* After a refusal the account's later nonces could only queue behind
 	 * the gap; they are skipped rather than sent to fill the pool's queue. */
-	int broken[CHAIN_LOCALNET_ACCOUNTS] = {0};
+	unsigned char *broken = calloc(b->naccts, 1);
 	for (size_t i = 0; i < b->ntx; i++) {
-		if ((i % CHAIN_LOCALNET_ACCOUNTS) % b->conns != w->id)
+		if ((i % b->naccts) % b->conns != w->id)
 			continue;
 		struct btx *t = &b->tx[i];
-		if (broken[i % CHAIN_LOCALNET_ACCOUNTS]) {
+		if (!broken || broken[i % b->naccts]) {
 			__atomic_add_fetch(&b->skipped, 1, __ATOMIC_RELAXED);
 			continue;
 		}
@@ -233,13 +244,16 @@ static void *submit_main(void *arg)
 		if (rc) {
 			__atomic_store_n(&t->state, TX_REFUSED, __ATOMIC_RELEASE);
 			__atomic_add_fetch(&b->refused, 1, __ATOMIC_RELAXED);
-			broken[i % CHAIN_LOCALNET_ACCOUNTS] = 1;
+			broken[i % b->naccts] = 1;
 			note_error(b, msg);
 		} else {
 			__atomic_store_n(&t->state, TX_ACCEPTED, __ATOMIC_RELEASE);
 			__atomic_add_fetch(&b->accepted, 1, __ATOMIC_RELAXED);
 		}
 	}
+	if (!broken)
+		note_error(b, "out of memory (nothing sent on this connection)");
+	free(broken);
 	httpc_close(&c);
 	return NULL;
 }
@@ -317,6 +331,109 @@ static void *poll_main(void *arg)
 	return NULL;
 }
 
+/* Signs a transfer and fills t with its eth_sendRawTransaction request and
+ * both of its hashes. */
+static int sign_request(const struct netparams *np, uint32_t shard, const uint8_t secret[32],
+                        uint64_t nonce, const uint8_t to[20], const struct u256 *val, struct btx *t)
+{
+	struct tx tx;
+	memset(&tx, 0, sizeof tx);
+	uint8_t *raw = NULL;
+	size_t rl;
+	int rc;
+	if ((rc = chain_sign_transfer(&tx, np, shard, shard, secret, nonce, to, val)) ||
+	    (rc = tx_hash(&tx, t->hash)) || (rc = tx_eth_hash(&tx, t->eth_hash)) ||
+	    (rc = tx_encode(&tx, &raw, &rl))) {
+		tx_free(&tx);
+		return rc;
+	}
+	tx_free(&tx);
+	static const char pre[] = "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"eth_sendRawTransaction\",\"params\":[\"0x";
+	static const char post[] = "\"]}";
+	size_t bl = sizeof pre - 1 + 2 * rl + sizeof post - 1;
+	char *body = malloc(bl + 1);
+	if (!body) {
+		free(raw);
+		return -CN_ENOMEM;
+	}
+	memcpy(body, pre, sizeof pre - 1);
+	hex_encode(raw, rl, body + sizeof pre - 1);
+	memcpy(body + sizeof pre - 1 + 2 * rl, post, sizeof post);
+	free(raw);
+	t->body = body;
+	t->body_len = bl;
+	return 0;
+}
+
+/* eth_getTransactionCount(addr, tag). */
+static int get_nonce(struct httpc *c, const uint8_t addr[20], const char *tag, uint64_t *out,
+                     char *msg, size_t cap)
+{
+	char hex[ADDR_HEX_LEN + 1], params[112];
+	addr_to_hex(addr, hex);
+	snprintf(params, sizeof params, "[\"%s\",\"%s\"]", hex, tag);
+	json_t *r;
+	int rc = rpc_simple(c, "eth_getTransactionCount", params, &r, msg, cap);
+	if (!rc && (rc = parse_hex_u64(r, out)))
+		snprintf(msg, cap, "bad answer");
+	json_decref(r);
+	return rc;
+}
+
+/* The secret of fresh sender i. */
+static int sender_secret(size_t i, uint8_t secret[32], uint8_t addr[20])
+{
+	char seed[64];
+	int n = snprintf(seed, sizeof seed, "canon-bench-tx-sender-%zu", i);
+	keccak256(seed, (size_t)n, secret);
+	int rc = secp_secret_check(secret);
+	return rc ? rc : addr_from_secret(secret, addr);
+}
+
+/* One round of transfers from the genesis accounts (secrets gsec, next
+ * nonces gnonce, advanced here) gives each of the n fresh senders `amount`;
+ * returns once every one of them is in a block, or -CN_ETIMEDOUT after
+ * wait_ms. */
+static int fund_senders(struct httpc *c, const struct netparams *np, uint32_t shard,
+                        uint8_t gsec[][32], uint64_t *gnonce, uint8_t (*addr)[20], size_t n,
+                        const struct u256 *amount, uint64_t wait_ms, char *msg, size_t cap)
+{
+	uint64_t t0 = mono_us();
+	int rc = 0;
+	for (size_t i = 0; i < n && !rc; i++) {
+		unsigned a = (unsigned)(i % CHAIN_LOCALNET_ACCOUNTS);
+		struct btx t = {0};
+		json_t *r = NULL;
+		if ((rc = sign_request(np, shard, gsec[a], gnonce[a], addr[i], amount, &t)))
+			snprintf(msg, cap, "signing: %s", cn_strerror(rc));
+		else if ((rc = rpc_call(c, t.body, t.body_len, &r, msg, cap)) == 0)
+			gnonce[a]++;
+		json_decref(r);
+		free(t.body);
+	}
+	if (rc)
+		return rc;
+	/* Final once each funding account's mined nonce caught up. */
+	for (unsigned a = 0; a < CHAIN_LOCALNET_ACCOUNTS && a < n; a++) {
+		uint8_t ga[20];
+		if ((rc = addr_from_secret(gsec[a], ga)))
+			return rc;
+		for (;;) {
+			uint64_t mined;
+			if ((rc = get_nonce(c, ga, "latest", &mined, msg, cap)))
+				return rc;
+			if (mined >= gnonce[a])
+				break;
+			if (mono_us() - t0 > wait_ms * 1000) {
+				snprintf(msg, cap, "funding transfers not final after %" PRIu64 " ms", wait_ms);
+				return -CN_ETIMEDOUT;
+			}
+			sleep_us(50000);
+		}
+	}
+	return 0;
+}
+
 static int cmp_u64(const void *a, const void *b)
 {
 	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
@@ -324,11 +441,11 @@ static int cmp_u64(const void *a, const void *b)
 }
 
 static const char usage_line[] =
-	"canon bench tx --shard S --rate R --duration D [--rpc URL,...] [--dir DIR] [--conns N] [--bench]";
+	"canon bench tx --shard S --rate R --duration D [--rpc URL,...] [--dir DIR] [--conns N] [--accounts N] [--bench]";
 
 static int cmd_tx(int argc, char **argv)
 {
-	uint64_t shard = 0, dur_ms = 10000, conns = 4, drain_ms = 30000, poll_ms = 20, value = 1;
+	uint64_t shard = 0, naccts = 0, dur_ms = 10000, conns = 4, drain_ms = 30000, poll_ms = 20, value = 1;
 	const char *rate_s = "100", *rpc_list = NULL, *dir = "localnet", *to_s = NULL;
 	int bench_out = 0;
 	struct cn_flag flags[] = {
@@ -338,6 +455,7 @@ static int cmd_tx(int argc, char **argv)
 		{"rpc", CN_FLAG_STRING, &rpc_list, "URL,...", "RPC endpoints of the shard (default: the localnet's RPC node)", 0},
 		{"dir", CN_FLAG_STRING, &dir, "DIR", "localnet directory (for its port offset; default ./localnet)", 0},
 		{"conns", CN_FLAG_UINT, &conns, "N", "HTTP connections (default 4)", 0},
+		{"accounts", CN_FLAG_UINT, &naccts, "N", "send from N fresh accounts the genesis accounts fund first (default 0: the genesis accounts themselves)", 0},
 		{"to", CN_FLAG_STRING, &to_s, "0xADDR", "send every transfer to this address (default: fresh addresses)", 0},
 		{"value", CN_FLAG_UINT, &value, "ATTO", "value of each transfer (default 1)", 0},
 		{"drain", CN_FLAG_DURATION, &drain_ms, "DUR", "after submitting, wait up to this long for finality (default 30s)", 0},
@@ -370,8 +488,9 @@ static int cmd_tx(int argc, char **argv)
 		fprintf(stderr, "canon bench tx: --rate: '%s' is not a positive rate\n", rate_s);
 		return 2;
 	}
-	if (shard >= np->num_shards || !conns || conns > MAX_CONNS || !dur_ms || !poll_ms) {
-		fprintf(stderr, "canon bench tx: --shard, --conns, --duration or --poll out of range\n");
+	if (shard >= np->num_shards || !conns || conns > MAX_CONNS || !dur_ms || !poll_ms ||
+	    naccts > MAX_SENDERS) {
+		fprintf(stderr, "canon bench tx: --shard, --conns, --accounts, --duration or --poll out of range\n");
 		return 2;
 	}
 	uint8_t to_fixed[20];
@@ -417,9 +536,9 @@ static int cmd_tx(int argc, char **argv)
 	/* Starting nonces and the head, before anything is sent. */
 	struct httpc c;
 	httpc_init(&c, b.urls[0].host, b.urls[0].port, HTTP_TIMEOUT_MS);
-	uint64_t nonce[CHAIN_LOCALNET_ACCOUNTS], head0 = 0;
-	uint8_t secret[CHAIN_LOCALNET_ACCOUNTS][32];
-	char msg[200];
+	uint64_t gnonce[CHAIN_LOCALNET_ACCOUNTS], head0 = 0;
+	uint8_t gsec[CHAIN_LOCALNET_ACCOUNTS][32];
+	char msg[200] = "";
 	int rc = 0;
 	json_t *r;
 	if ((rc = rpc_simple(&c, "eth_blockNumber", "[]", &r, msg, sizeof msg)) ||
@@ -431,43 +550,76 @@ static int cmd_tx(int argc, char **argv)
 		return 1;
 	}
 	json_decref(r);
-	for (unsigned a = 0; a < CHAIN_LOCALNET_ACCOUNTS; a++) {
+	for (unsigned a = 0; a < CHAIN_LOCALNET_ACCOUNTS && !rc; a++) {
 		uint8_t addr[20];
-		char hex[ADDR_HEX_LEN + 1], params[96];
-		chain_localnet_account(a, secret[a], addr);
-		addr_to_hex(addr, hex);
-		snprintf(params, sizeof params, "[\"%s\",\"pending\"]", hex);
-		if ((rc = rpc_simple(&c, "eth_getTransactionCount", params, &r, msg, sizeof msg)) ||
-		    (rc = parse_hex_u64(r, &nonce[a]))) {
-			fprintf(stderr, "canon bench tx: eth_getTransactionCount: %s\n",
-			        rc == -CN_EPARSE ? "bad answer" : msg);
-			json_decref(r);
-			httpc_close(&c);
-			bytes_wipe(secret, sizeof secret);
-			return 1;
-		}
-		json_decref(r);
+		if (!(rc = chain_localnet_account(a, gsec[a], addr)))
+			rc = get_nonce(&c, addr, "pending", &gnonce[a], msg, sizeof msg);
 	}
-	httpc_close(&c);
+	if (rc) {
+		fprintf(stderr, "canon bench tx: eth_getTransactionCount: %s\n", msg);
+		httpc_close(&c);
+		bytes_wipe(gsec, sizeof gsec);
+		return 1;
+	}
 
-	/* Sign everything up front. */
+	/* The senders: the genesis accounts themselves, or fresh ones they fund. */
+	b.naccts = naccts ? (size_t)naccts : CHAIN_LOCALNET_ACCOUNTS;
+	uint8_t (*secret)[32] = calloc(b.naccts, 32);
+	uint8_t (*saddr)[20] = calloc(b.naccts, 20);
+	uint64_t *nonce = calloc(b.naccts, sizeof *nonce);
 	b.tx = calloc(b.ntx, sizeof *b.tx);
 	size_t tcap = 1;
 	while (tcap < 4 * b.ntx)
 		tcap <<= 1;
 	b.table = calloc(tcap, sizeof *b.table);
 	b.tmask = tcap - 1;
-	if (!b.tx || !b.table) {
+	if (!secret || !saddr || !nonce || !b.tx || !b.table) {
 		fprintf(stderr, "canon bench tx: out of memory\n");
-		free(b.tx);
-		free(b.table);
-		bytes_wipe(secret, sizeof secret);
-		return 1;
+		rc = -CN_ENOMEM;
+		httpc_close(&c);
+		goto out;
 	}
 	struct u256 val = u256_from_u64(value);
+	if (!naccts) {
+		memcpy(secret, gsec, sizeof gsec);
+		memcpy(nonce, gnonce, sizeof gnonce);
+	} else {
+		for (size_t i = 0; i < b.naccts && !rc; i++)
+			rc = sender_secret(i, secret[i], saddr[i]);
+		/* Enough for this run's share of transfers and their gas. */
+		struct u256 amount, per_tx = u256_from_u64(CHAIN_TX_GAS), price = u256_from_u64(np->min_gas_price),
+		                    count = u256_from_u64((uint64_t)((b.ntx + b.naccts - 1) / b.naccts));
+		u256_mul(&per_tx, &per_tx, &price);
+		u256_add(&per_tx, &per_tx, &val);
+		u256_mul(&amount, &per_tx, &count);
+		uint64_t f0 = mono_us();
+		if (rc || (rc = fund_senders(&c, np, (uint32_t)shard, gsec, gnonce, saddr, b.naccts, &amount,
+		                             drain_ms, msg, sizeof msg))) {
+			fprintf(stderr, "canon bench tx: funding %zu senders: %s\n", b.naccts,
+			        rc == -CN_ETIMEDOUT || !msg[0] ? cn_strerror(rc) : msg);
+			httpc_close(&c);
+			goto out;
+		}
+		for (size_t i = 0; i < b.naccts && !rc; i++)
+			rc = get_nonce(&c, saddr[i], "pending", &nonce[i], msg, sizeof msg);
+		if (!rc && !(rc = rpc_simple(&c, "eth_blockNumber", "[]", &r, msg, sizeof msg))) {
+			rc = parse_hex_u64(r, &head0);
+			json_decref(r);
+		}
+		if (rc) {
+			fprintf(stderr, "canon bench tx: after funding: %s\n", msg);
+			httpc_close(&c);
+			goto out;
+		}
+		printf("bench tx: funded %zu fresh senders in %.2f s\n", b.naccts,
+		       (double)(mono_us() - f0) / 1e6);
+	}
+	httpc_close(&c);
+
+	/* Sign everything up front. */
 	uint64_t sign_t0 = mono_us();
 	for (size_t i = 0; i < b.ntx && !rc; i++) {
-		unsigned a = (unsigned)(i % CHAIN_LOCALNET_ACCOUNTS);
+		size_t a = i % b.naccts;
 		uint8_t to[20], seed[32];
 		if (to_s) {
 			memcpy(to, to_fixed, 20);
@@ -477,37 +629,12 @@ static int cmd_tx(int argc, char **argv)
 			keccak256(s, (size_t)n, seed);
 			memcpy(to, seed + 12, 20);
 		}
-		struct tx tx;
-		memset(&tx, 0, sizeof tx);
-		uint8_t *raw = NULL;
-		size_t rl;
-		if ((rc = chain_sign_transfer(&tx, np, (uint32_t)shard, (uint32_t)shard, secret[a],
-		                              nonce[a] + i / CHAIN_LOCALNET_ACCOUNTS, to, &val)) ||
-		    (rc = tx_hash(&tx, b.tx[i].hash)) || (rc = tx_eth_hash(&tx, b.tx[i].eth_hash)) ||
-		    (rc = tx_encode(&tx, &raw, &rl))) {
-			tx_free(&tx);
+		if ((rc = sign_request(np, (uint32_t)shard, secret[a], nonce[a] + i / b.naccts, to, &val,
+		                       &b.tx[i])))
 			break;
-		}
-		tx_free(&tx);
-		static const char pre[] = "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"eth_sendRawTransaction\",\"params\":[\"0x";
-		static const char post[] = "\"]}";
-		size_t bl = sizeof pre - 1 + 2 * rl + sizeof post - 1;
-		char *body = malloc(bl + 1);
-		if (!body) {
-			free(raw);
-			rc = -CN_ENOMEM;
-			break;
-		}
-		memcpy(body, pre, sizeof pre - 1);
-		hex_encode(raw, rl, body + sizeof pre - 1);
-		memcpy(body + sizeof pre - 1 + 2 * rl, post, sizeof post);
-		free(raw);
-		b.tx[i].body = body;
-		b.tx[i].body_len = bl;
 		table_put(&b, b.tx[i].hash, (uint32_t)i);
 		table_put(&b, b.tx[i].eth_hash, (uint32_t)i);
 	}
-	bytes_wipe(secret, sizeof secret);
 	if (rc) {
 		fprintf(stderr, "canon bench tx: signing failed: %s\n", cn_strerror(rc));
 		goto out;
@@ -515,9 +642,9 @@ static int cmd_tx(int argc, char **argv)
 	double sign_s = (double)(mono_us() - sign_t0) / 1e6;
 	char dur[32];
 	cn_flags_format_duration_ms(dur_ms, dur, sizeof dur);
-	printf("bench tx: shard %u, %zu transfers from %u accounts signed in %.2f s; offering %.0f tx/s "
+	printf("bench tx: shard %u, %zu transfers from %zu accounts signed in %.2f s; offering %.0f tx/s "
 	       "for %s over %zu connection(s) to %zu endpoint(s) (first %s:%u)\n",
-	       (unsigned)shard, b.ntx, CHAIN_LOCALNET_ACCOUNTS, sign_s, rate, dur, b.conns, b.nurls,
+	       (unsigned)shard, b.ntx, b.naccts, sign_s, rate, dur, b.conns, b.nurls,
 	       b.urls[0].host, (unsigned)b.urls[0].port);
 	fflush(stdout);
 
@@ -601,7 +728,13 @@ static int cmd_tx(int argc, char **argv)
 		printf("bench tx: NOT all transfers finalized (%zu of %zu accepted; %zu refused)\n", nl,
 		       b.accepted, b.refused);
 out:
-	for (size_t i = 0; i < b.ntx; i++)
+	bytes_wipe(gsec, sizeof gsec);
+	if (secret)
+		bytes_wipe(secret, b.naccts * 32);
+	free(secret);
+	free(saddr);
+	free(nonce);
+	for (size_t i = 0; b.tx && i < b.ntx; i++)
 		free(b.tx[i].body);
 	free(b.tx);
 	free(b.table);
