@@ -66,6 +66,8 @@ struct node {
 	char persist_path[4096];
 	int no_fsync;
 	uint64_t block_time_ms;
+	void (*on_gossip_tx)(void *ctx, const uint8_t hash[32]);
+	void *on_gossip_tx_ctx;
 
 	struct pending *pend;
 	size_t npend, cappend;
@@ -367,6 +369,8 @@ int node_open(struct node **out, const struct node_config *cfg)
 	if ((rc = netparams_get(cfg->network, &n->np)))
 		goto fail;
 	n->block_time_ms = cfg->block_time_ms ? cfg->block_time_ms : n->np->block_time_ms;
+	n->on_gossip_tx = cfg->on_gossip_tx;
+	n->on_gossip_tx_ctx = cfg->on_gossip_tx_ctx;
 	if (n->block_time_ms < 100) {
 		rc = -CN_EINVAL;
 		goto fail;
@@ -934,6 +938,12 @@ static int cblock_verify(struct node *n, const struct fbft_cert *c)
 	return fbft_cert_verify(n->sm, FBFT_COMMIT, c) ? -CN_EVERIFY : 0;
 }
 
+static void announce_tx(struct node *n, const struct txpool_result *res)
+{
+	if (n->on_gossip_tx && res->have_hash)
+		n->on_gossip_tx(n->on_gossip_tx_ctx, res->hash);
+}
+
 struct tx_verdict {
 	struct node *n;
 	size_t fresh;       /* txs the pool admitted */
@@ -957,9 +967,10 @@ static int validate_tx(void *ctx, const uint8_t *raw, size_t len)
 	int bad = chain_check_tx_hint(v->n->np, v->n->shard, &tx, any, sender, &why) != 0;
 	if (!bad) {
 		struct txpool_result res;
-		if (!txpool_add(v->n->pool, &tx, &res))
+		if (!txpool_add(v->n->pool, &tx, &res)) {
 			v->fresh++;
-		else
+			announce_tx(v->n, &res);
+		} else
 			bad = res.reason == TXPOOL_ERR_INVALID_SENDER || res.reason == TXPOOL_ERR_DECODE ||
 			      res.reason == TXPOOL_ERR_TX_TYPE || res.reason == TXPOOL_ERR_OVERSIZED;
 	}
@@ -969,8 +980,11 @@ static int validate_tx(void *ctx, const uint8_t *raw, size_t len)
 
 static int deliver_tx(void *ctx, const uint8_t *raw, size_t len)
 {
+	struct node *n = ctx;
 	struct txpool_result res;
-	txpool_add_raw(ctx, raw, len, &res);   /* refusals are normal (known, nonce...) */
+	/* refusals are normal (known, nonce...) */
+	if (!txpool_add_raw(n->pool, raw, len, &res))
+		announce_tx(n, &res);
 	return 0;
 }
 
@@ -1043,7 +1057,7 @@ int node_deliver(struct node *n, uint64_t now_ms, int topic, const uint8_t *data
 	int rc = 0;
 	switch (topic) {
 	case NODE_TOPIC_TX:
-		each_tx(data, len, deliver_tx, n->pool);
+		each_tx(data, len, deliver_tx, n);
 		break;
 	case NODE_TOPIC_CONS: {
 		struct fbft_msg m;

@@ -51,6 +51,13 @@ struct node_config {
 	size_t pool_slots;              /* txpool global_slots; 0: default */
 	size_t pool_queue;              /* txpool global_queue; 0: default */
 	int no_fsync;                   /* tests only: skip fsync of the vote record */
+	/* May be NULL. Called with the hash (tx_hash, the pool's key) of each
+	 * tx the pool admits from gossip, batched or single, on the thread of
+	 * node_validate / node_deliver: a driver announces them to RPC
+	 * subscribers of pending txs (node_submit_tx's txs are the caller's to
+	 * announce). Must not call back into the node. */
+	void (*on_gossip_tx)(void *ctx, const uint8_t hash[32]);
+	void *on_gossip_tx_ctx;
 };
 
 enum node_topic { NODE_TOPIC_TX, NODE_TOPIC_CONS, NODE_TOPIC_BLOCK, NODE_TOPIC_COUNT };

@@ -151,18 +151,6 @@ struct event {
 
 static void run_actions(struct rt_node *rn);
 
-/* The hash a tx's submitter knows it by (the hash of its bytes as sent). */
-static int tx_hash_of(const uint8_t *raw, size_t len, uint8_t hash[32])
-{
-	struct tx tx;
-	int rc = tx_decode(&tx, raw, len);
-	if (rc)
-		return rc;
-	rc = tx_hash(&tx, hash);
-	tx_free(&tx);
-	return rc;
-}
-
 static void step(struct rt_node *rn, const struct event *ev)
 {
 	uint64_t now = rt_now_ms();
@@ -356,19 +344,19 @@ static enum gossip_verdict on_validate(void *ctx, const char *topic, const uint8
 	int t = topic_index(rn, topic);
 	if (t < 0 || rn->stopping)
 		return GOSSIP_IGNORE;
-	/* WebSocket subscribers of newPendingTransactions hear of txs that
-	 * reach the pool by gossip too, each once: the pool admits a gossiped
-	 * tx while it is validated, so compare before and after. Only payloads
-	 * of one tx are looked into; the core's batches are its own format. */
-	struct rpc_server *srv = t == NODE_TOPIC_TX ? atomic_load(&rn->rpc_live) : NULL;
-	uint8_t hash[32];
-	int fresh = srv && tx_hash_of(data, len, hash) == 0 &&
-		    txpool_status(node_txpool(rn->node), hash) == TXPOOL_UNKNOWN;
 	/* node_verdict is numbered like gossip_verdict (node.h). */
-	enum gossip_verdict v = (enum gossip_verdict)node_validate(rn->node, t, data, len);
-	if (fresh && txpool_status(node_txpool(rn->node), hash) != TXPOOL_UNKNOWN)
+	return (enum gossip_verdict)node_validate(rn->node, t, data, len);
+}
+
+/* The node admitted a gossiped tx (one of a batch or alone): WebSocket
+ * subscribers of newPendingTransactions hear of it as of an RPC one. The
+ * pool admits each tx once, so each is announced once. */
+static void on_gossip_tx(void *ctx, const uint8_t hash[32])
+{
+	struct rt_node *rn = ctx;
+	struct rpc_server *srv = atomic_load(&rn->rpc_live);
+	if (srv)
 		rpc_server_pending_tx(srv, hash);
-	return v;
 }
 
 static void on_deliver(void *ctx, const char *topic, const uint8_t from[32], const uint8_t *data,
@@ -651,6 +639,8 @@ int rt_node_start(struct rt_node **out, uv_loop_t *loop, const struct rt_node_co
 
 	struct node_config nc = cfg->node;
 	nc.metrics = rn->node_metrics;
+	nc.on_gossip_tx = on_gossip_tx;
+	nc.on_gossip_tx_ctx = rn;
 	if ((rc = node_open(&rn->node, &nc))) {
 		snprintf(err, errcap, "cannot open the node (datadir %s, %s shard %u): %s%s", nc.datadir,
 			 nc.network, (unsigned)nc.shard, cn_strerror(rc),

@@ -163,6 +163,17 @@ static void carry_out(struct harness *h, int i, struct node_out *o)
 	x->wake = o->wake_ms;
 }
 
+static void on_gossip_tx(void *ctx, const uint8_t hash[32])
+{
+	struct hnode *x = ctx;
+	if (x->nannounced == x->capannounced) {
+		x->capannounced = x->capannounced ? 2 * x->capannounced : 64;
+		x->announced = realloc(x->announced, x->capannounced * sizeof *x->announced);
+		cr_assert(x->announced);
+	}
+	memcpy(x->announced[x->nannounced++], hash, 32);
+}
+
 void h_up(struct harness *h, int i)
 {
 	struct hnode *x = &h->nd[i];
@@ -181,6 +192,8 @@ void h_up(struct harness *h, int i)
 		.phase_timeout_ms = 4 * h->block_time_ms,
 		.no_fsync = 1,
 		.metrics = x->metrics,
+		.on_gossip_tx = on_gossip_tx,
+		.on_gossip_tx_ctx = x,
 	};
 	int rc = node_open(&x->n, &cfg);
 	cr_assert_eq(rc, 0, "node_open %d: %s", i, cn_strerror(rc));
@@ -385,6 +398,7 @@ void h_free(struct harness *h)
 		if (h->nd[i].up)
 			node_close(h->nd[i].n);
 		free(h->nd[i].seen);
+		free(h->nd[i].announced);
 		fbft_bls_free(h->nd[i].bls);
 		char cmd[300];
 		snprintf(cmd, sizeof cmd, "rm -rf '%s'", h->nd[i].dir);

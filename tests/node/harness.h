@@ -47,6 +47,8 @@ struct hnode {
 	int corrupt;            /* Byzantine: its proposals carry a wrong state root, re-signed */
 	struct fbft_bls *bls;   /* its keys, for re-signing */
 	unsigned long corrupted;
+	uint8_t (*announced)[32];  /* hashes of on_gossip_tx, in order */
+	size_t nannounced, capannounced;
 };
 
 struct harness {

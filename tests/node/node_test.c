@@ -76,6 +76,64 @@ static void balance_of(struct harness *h, int i, const uint8_t addr[20], struct 
 	chain_close(c);
 }
 
+/* How many times hash is among node i's on_gossip_tx announcements. */
+static size_t announced(struct harness *h, int i, const uint8_t hash[32])
+{
+	size_t n = 0;
+	for (size_t k = 0; k < h->nd[i].nannounced; k++)
+		n += !memcmp(h->nd[i].announced[k], hash, 32);
+	return n;
+}
+
+/* Every node hears of each tx another node gossips, whether it came alone
+ * or in a batch, exactly once; the node it was submitted to leaves that to
+ * its RPC caller. */
+Test(node, gossiped_txs_are_announced_once_batched_or_single)
+{
+	struct harness h;
+	localnet4(&h, 1);
+	for (int i = 0; i < h.nn; i++)
+		h_up(&h, i);
+	reach(&h, 2, 30000);
+	const struct netparams *np = node_params(h.nd[0].n);
+	uint8_t to[20] = {0xc1}, hashes[13][32];
+	struct u256 v = u256_from_u64(5);
+	/* 12 from node 0 in one tick (one batch), then 1 alone from node 2 */
+	for (unsigned k = 0; k < 13; k++) {
+		uint8_t sk[32], addr[20];
+		cr_assert_eq(chain_localnet_account(k < 12 ? k % 3 : 7, sk, addr), 0);
+		struct tx tx;
+		cr_assert_eq(chain_sign_transfer(&tx, np, 0, 0, sk, k < 12 ? k / 3 : 0, to, &v), 0);
+		uint8_t *raw;
+		size_t len;
+		char msg[200];
+		cr_assert_eq(tx_encode(&tx, &raw, &len), 0);
+		cr_assert_eq(node_submit_tx(h.nd[k < 12 ? 0 : 2].n, raw, len, 0, hashes[k], msg, sizeof msg), 0,
+		             "%s", msg);
+		uint8_t want[32];
+		cr_assert_eq(tx_hash(&tx, want), 0);
+		cr_assert_arr_eq(hashes[k], want, 32);
+		free(raw);
+		tx_free(&tx);
+		if (k == 11)
+			reach(&h, h_max_height(&h) + 1, 30000);
+	}
+	/* wake node 2 for its queue, as rt_node does after an RPC submission */
+	h.nd[2].wake = h.now + 1;
+	reach(&h, h_max_height(&h) + 2, 30000);
+	for (int i = 0; i < h.nn; i++)
+		for (unsigned k = 0; k < 13; k++) {
+			int origin = k < 12 ? 0 : 2;
+			cr_assert_eq(announced(&h, i, hashes[k]), i == origin ? 0u : 1u,
+			             "node %d announced tx %u %zu times", i, k, announced(&h, i, hashes[k]));
+		}
+	/* and nothing else: 12 + 1 for every node but the two submitters */
+	cr_assert_eq(h.nd[1].nannounced, 13);
+	cr_assert_eq(h.nd[0].nannounced, 1);
+	cr_assert_eq(h.nd[2].nannounced, 12);
+	h_free(&h);
+}
+
 Test(node, validators_and_full_node_finalize_transfers)
 {
 	struct harness h;
