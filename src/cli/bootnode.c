@@ -45,6 +45,12 @@ static void on_status(uv_timer_t *t)
 		    (unsigned long long)st.datagrams_out);
 }
 
+static void report_handle(uv_handle_t *hd, void *arg)
+{
+	cn_log_error("bootnode: handle of type %s still open at exit%s", uv_handle_type_name(hd->type),
+		     uv_is_closing(hd) ? " (closing)" : "");
+}
+
 int cli_bootnode_run(const char *datadir, const struct net_addr *bind)
 {
 	uv_loop_t loop;
@@ -77,6 +83,12 @@ int cli_bootnode_run(const char *datadir, const struct net_addr *bind)
 	uv_run(&loop, UV_RUN_DEFAULT);
 	rt_host_free(b.h);
 	int closed = uv_loop_close(&loop);
+	if (closed != 0) {
+		/* Name what is still open: a leak here is a bug worth seeing. */
+		uv_walk(&loop, report_handle, NULL);
+		uv_run(&loop, UV_RUN_DEFAULT);
+		closed = uv_loop_close(&loop);
+	}
 	cn_log_info("bootnode: stopped (signal %d)", b.signaled);
 	return closed == 0 ? 0 : 1;
 }

@@ -416,10 +416,13 @@ static void on_session(void *ctx, struct rt_net *rt, const struct net_action *a,
 			rt_net_close_peer(&h->rm.net, a->peer);
 			return;
 		}
+		/* A HELLO on every new session, even for a peer we hold as up:
+		 * the session may be a restarted peer's, which must learn our
+		 * instance to notice our own restarts later. */
+		p->hello_sent = 0;
+		host_send(h, idx, NULL, 0);
 		if (!p->up) {
 			p->up = 1;
-			if (!p->hello_sent)
-				host_send(h, idx, NULL, 0);
 			gossip_up(h, idx);
 			peer_event(h, idx, 1);
 		}
@@ -1150,6 +1153,9 @@ static void on_hello(struct rt_host *h, uint32_t peer, uint64_t instance)
 	process_stream(h, &so);
 	stream_out_free(&so);
 	peer_event(h, peer, 0);
+	/* Our HELLO first again: the new process does not know our instance. */
+	p->hello_sent = 0;
+	host_send(h, peer, NULL, 0);
 	gossip_up(h, peer);
 	peer_event(h, peer, 1);
 }

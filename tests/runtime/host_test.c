@@ -402,6 +402,18 @@ static int restarted_meshed(struct world *w)
 	return meshed(w) && st.peer_restarts >= 1;
 }
 
+static int node2_saw_restart(struct world *w)
+{
+	struct rt_host_stats st;
+	rt_host_stats(w->n[2].h, &st);
+	return meshed(w) && st.peer_restarts >= 1;
+}
+
+static int node2_got_one(struct world *w)
+{
+	return w->n[2].delivered >= 1;
+}
+
 static int node2_got(struct world *w)
 {
 	return w->n[2].delivered >= 2 && w->n[0].delivered >= 1;
@@ -444,6 +456,22 @@ Test(rt_host, peer_restart_with_same_key, .timeout = 60)
 	cr_assert_eq(rt_host_publish(w->n[2].h, "canon/test/0/tx", d, sizeof d), 0);
 	cr_assert(run_until(w, node2_got, 10000), "after restart: node 2 got %zu, node 0 got %zu",
 		  w->n[2].delivered, w->n[0].delivered);
+
+	/* Now node 0 restarts: the restarted node 2 learned node 0's instance
+	 * from the HELLO node 0 sent back, so it notices this restart too. */
+	rt_host_close(w->n[0].h);
+	run_until(w, all_delivered, 300);
+	rt_host_free(w->n[0].h);
+	memset(&w->n[0], 0, sizeof w->n[0]);
+	struct rt_host_config c0 = {.datadir = w->dir[0], .bootnodes = boots, .n_bootnodes = 1};
+	rt_addr_parse("127.0.0.1:0", &c0.bind);
+	cr_assert_eq(rt_host_start(&w->n[0].h, &w->loop, &c0, &cb, &w->n[0]), 0);
+	cr_assert_eq(rt_host_subscribe(w->n[0].h, "canon/test/0/tx"), 0);
+	cr_assert(run_until(w, node2_saw_restart, 15000), "node 2 did not notice node 0's restart");
+	w->n[2].delivered = 0;
+	randombytes_buf(a, sizeof a);
+	cr_assert_eq(rt_host_publish(w->n[0].h, "canon/test/0/tx", a, sizeof a), 0);
+	cr_assert(run_until(w, node2_got_one, 10000), "node 2 got nothing from the restarted node 0");
 	teardown(w);
 	free(w);
 }
