@@ -19,6 +19,7 @@ packages=(
   libmicrohttpd-dev     # HTTP/WebSocket server
   libzstd-dev           # compression
   libgmp-dev            # EVM modexp
+  curl                  # the end-to-end tests read /status and JSON-RPC with it
 )
 if [ "${1:-}" = --bench ]; then
   packages+=(
